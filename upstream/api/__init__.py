@@ -1,0 +1,1 @@
+"""The rules behind the API: who may do what inside a customer."""
