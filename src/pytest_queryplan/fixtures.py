@@ -1,0 +1,113 @@
+"""The fixtures users call: ``assert_uses_index`` and ``queryplan``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, overload
+
+import pytest
+
+from pytest_queryplan.api import (
+    IndexUsageCheck,
+    Settings,
+    assert_index_used,
+    check_mode,
+    explain,
+    explain_captured,
+)
+from pytest_queryplan.capture import CapturedQuery, capture_queries
+from pytest_queryplan.errors import QueryPlanUsageError
+from pytest_queryplan.options import SETTINGS_KEY
+from pytest_queryplan.plan import Plan
+
+
+class AssertUsesIndex(Protocol):
+    """The type of the ``assert_uses_index`` fixture, for annotating tests."""
+
+    @overload
+    def __call__(
+        self, target: Any, index_name: str, *, using: str = ..., mode: str | None = ...
+    ) -> Plan: ...
+
+    @overload
+    def __call__(
+        self, index_name: str, *, using: str = ..., mode: str | None = ..., every: bool = ...
+    ) -> IndexUsageCheck: ...
+
+
+class _AssertUsesIndex:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(
+        self,
+        target: Any,
+        index_name: str | None = None,
+        *,
+        using: str = "default",
+        mode: str | None = None,
+        every: bool | None = None,
+    ) -> Any:
+        __tracebackhide__ = True
+        if index_name is None:
+            if isinstance(target, str) and len(target.split()) > 1:
+                raise QueryPlanUsageError(
+                    "assert_uses_index got SQL but no index name: call "
+                    "assert_uses_index(sql, 'index_name'), or use "
+                    "`with assert_uses_index('index_name'):` around code that runs queries."
+                )
+            if not isinstance(target, str):
+                raise QueryPlanUsageError(
+                    f"assert_uses_index({type(target).__name__}) is missing the index name: "
+                    "call assert_uses_index(queryset, 'index_name')."
+                )
+            return IndexUsageCheck(
+                target, using=using, mode=mode, every=bool(every), settings=self.settings
+            )
+        if every is not None:
+            raise QueryPlanUsageError(
+                "every= applies only to the block form: `with assert_uses_index(name, "
+                "every=True):`."
+            )
+        return assert_index_used(target, index_name, using=using, mode=mode, settings=self.settings)
+
+
+class QueryPlan:
+    """The ``queryplan`` fixture: explain a target, or capture and explain a block."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def explain(
+        self, target: Any, *, using: str = "default", mode: str | None = None, analyze: bool = False
+    ) -> Plan:
+        """The parsed plan of a QuerySet, SQL or ``(sql, params)``. ``analyze=True`` runs it
+        (EXPLAIN ANALYZE) inside a savepoint that is always rolled back."""
+        return explain(target, using=using, mode=mode, analyze=analyze, settings=self.settings)
+
+    @contextmanager
+    def capture(
+        self, using: str = "default", *, mode: str | None = None
+    ) -> Iterator[list[CapturedQuery]]:
+        """Capture the block's queries; afterwards each has ``.sql``, ``.params``, ``.plan``."""
+        mode = check_mode(mode or self.settings.mode)
+        with capture_queries(using) as captured:
+            yield captured
+        explain_captured(captured, mode=mode, analyze_tables=self.settings.analyze_tables)
+
+
+@pytest.fixture
+def assert_uses_index(request: pytest.FixtureRequest) -> AssertUsesIndex:
+    """Assert that a query's plan scans an index (forced mode by default).
+
+    ``assert_uses_index(queryset_or_sql, "index_name")`` returns the parsed Plan;
+    ``with assert_uses_index("index_name"):`` checks the queries the block runs.
+    """
+    return _AssertUsesIndex(request.config.stash[SETTINGS_KEY])
+
+
+@pytest.fixture
+def queryplan(request: pytest.FixtureRequest) -> QueryPlan:
+    """Explain querysets and SQL (``queryplan.explain``) or capture a block (``.capture``)."""
+    return QueryPlan(request.config.stash[SETTINGS_KEY])

@@ -1,0 +1,14 @@
+"""SQL made readable for failure messages (sqlparse), and shortened for one-line summaries."""
+
+from __future__ import annotations
+
+
+def format_sql(sql: str) -> str:
+    import sqlparse
+
+    return sqlparse.format(sql, reindent=True, keyword_case="upper").strip()
+
+
+def short_sql(sql: str, width: int = 100) -> str:
+    one_line = " ".join(sql.split())
+    return one_line if len(one_line) <= width else one_line[: width - 3] + "..."
