@@ -13,10 +13,10 @@ from typing import Any
 
 from pytest_queryplan.plan import Plan, PlanNode
 
-__all__ = ["MARK_PREFIX", "render"]
+__all__ = ["MARK_ARROW", "render"]
 
-#: Put between a node's line and its mark: ``->  Seq Scan on t  <-- no index used``.
-MARK_PREFIX = "  <-- "
+#: Points from a node's line to its mark: ``->  Seq Scan on t  <-- no index used``.
+MARK_ARROW = "<-- "
 
 # The condition lines a node can carry, in the order psql prints them for the node
 # types that have them. Sort Key and Group Key are lists in JSON.
@@ -46,8 +46,9 @@ def render(
 ) -> str:
     """Render ``plan`` (or the subtree under a node) as psql-style text.
 
-    A node in ``marks`` gets ``"  <-- " + marks[node]`` at the end of its line and its
-    conditions (Index Cond, Filter, ...) on the lines below. ``verbose=True`` adds
+    A node in ``marks`` gets its mark at the end of its line, after two spaces and
+    ``<-- `` (unless the mark already starts with ``<--``), and its conditions (Index
+    Cond, Filter, ...) on the lines below. ``verbose=True`` adds
     ``(cost=a..b rows=n)`` to every node, every node's conditions, and the planning
     and execution times when the plan was made with ANALYZE.
     """
@@ -74,7 +75,8 @@ def render(
             line += _costs(raw)
         mark = marks.get(node)
         if mark is not None:
-            line += MARK_PREFIX + mark
+            # Callers may or may not write the arrow themselves; it must appear once.
+            line += "  " + mark if mark.startswith("<--") else "  " + MARK_ARROW + mark
         lines.append(line)
         if verbose or mark is not None:
             detail_pad = _pad(indent, None)
