@@ -66,8 +66,12 @@ def query_block(query: ExplainedQuery, marks_for: Iterable[str], wanted: str, ve
     return "\n".join(lines)
 
 
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
 def near_misses(name: str, candidates: Iterable[str]) -> list[str]:
-    return difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.5)
+    return difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
 
 
 def missing_index(name: str, tables: Sequence[str], existing: Sequence[IndexInfo]) -> str:
@@ -126,8 +130,9 @@ def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: str) -> list[str]:
             f"WHERE {info.predicate}.",
             "The query's conditions on that table do not imply this predicate, so PostgreSQL "
             "cannot use the index for it, whatever the data volume.",
-            f"Hint: add the predicate to the query (for example .filter(...) matching "
-            f"{info.predicate}), or assert the index that serves this query.",
+            "Hint: add the index's predicate to the query's WHERE clause (in Django, a "
+            f".filter(...) that implies: {info.predicate}), or assert an index that serves "
+            "this query.",
         ]
         return lines
     seq = [n for plan in reading for n in plan.nodes() if n.node_type == SEQ_SCAN]
@@ -193,7 +198,7 @@ def index_not_used(
 def no_query_on_table(info: IndexInfo, queries: Sequence[ExplainedQuery]) -> str:
     lines = [
         f'Expected the block to use index "{info.name}", but it ran no query on '
-        f"{info.table} ({len(queries)} queries in all).",
+        f"{info.table} ({_count(len(queries), 'query', 'queries')} in all).",
     ]
     for query in queries[:10]:
         read = ", ".join(sorted(query.plan.tables)) if query.plan else "not explained"
@@ -235,7 +240,7 @@ def findings(
                 for node in filtered_seq_scans(query.plan, allow)
                 if tables is None or node.relation_name in tables
             ]
-            marks = {node: f"<-- sequential scan with Filter: {node.filter}" for node in nodes}
+            marks = {node: "<-- sequential scan with a Filter" for node in nodes}
             for node in nodes:
                 found = suggest(node) if suggest else None
                 if found is not None and found.render() not in suggestions:
@@ -263,8 +268,12 @@ def findings(
         )
     lines = [head, f"({MODE_TEXT.get(mode, mode)})"]
     for number, block in enumerate(blocks, 1):
-        lines += ["", f"Query {number} of {len(blocks)}:" if len(blocks) > 1 else "", block]
-    lines += ["", *suggestions] if suggestions else []
+        lines.append("")
+        if len(blocks) > 1:
+            lines.append(f"Query {number} of {len(blocks)}:")
+        lines.append(block)
+    for suggestion in suggestions:
+        lines += ["", suggestion]
     if not forbid:
         lines += [
             "",
@@ -273,4 +282,4 @@ def findings(
         ]
     if not verbose:
         lines += ["", VERBOSE_HINT]
-    return "\n".join(line for line in lines if line is not None)
+    return "\n".join(lines)

@@ -6,7 +6,8 @@ from __future__ import annotations
 def format_sql(sql: str) -> str:
     import sqlparse
 
-    return sqlparse.format(sql, reindent=True, keyword_case="upper").strip()
+    # No keyword_case: it would upper-case column names that happen to be keywords (role).
+    return sqlparse.format(sql, reindent=True).strip()
 
 
 def short_sql(sql: str, width: int = 100) -> str:

@@ -68,7 +68,9 @@ class PostgreSQLBackend:
                 "so nothing can be explained in it. Fix or catch that error first (Django: "
                 "wrap the failing statement in transaction.atomic())."
             )
-        in_transaction = status != psycopg.pq.TransactionStatus.IDLE
+        # Outside autocommit (inside Django's atomic()) psycopg opens the transaction itself
+        # before our first statement, even when none is open yet: use a savepoint there too.
+        in_transaction = status != psycopg.pq.TransactionStatus.IDLE or not raw.autocommit
         return psycopg.ClientCursor(raw), in_transaction
 
     def _isolated(

@@ -1,0 +1,34 @@
+"""Fixtures for the plugin's own tests: inner pytest runs against the upstream project."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def django_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester whose inner runs use upstream's settings and a test database of their own.
+
+    The inner database is named per xdist worker and reused across inner runs (--reuse-db),
+    so inner runs never touch the outer run's data and pay for migrations once.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    monkeypatch.setenv("QUERYPLAN_TEST_DB_NAME", f"test_queryplan_inner_{worker}")
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "upstream.settings")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
+    )
+    pytester.makeini(
+        f"""
+        [pytest]
+        DJANGO_SETTINGS_MODULE = upstream.settings
+        pythonpath = {REPO_ROOT}
+        addopts = --reuse-db -p no:cacheprovider
+        """
+    )
+    return pytester

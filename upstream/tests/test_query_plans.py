@@ -1,0 +1,169 @@
+"""Phase 6's promise, proven with pytest-queryplan: the hot queries scan the new indexes.
+
+Forced mode (the default) answers "can the planner serve this query from this index?"
+whatever the table size; the volume tests at the bottom answer "does it, with realistic
+data and fresh statistics?" in natural mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection, transaction
+
+from pytest_queryplan import QueryPlanAssertionError
+from upstream.alerts import services
+from upstream.alerts.models import AlertRule
+from upstream.api import permissions
+from upstream.models import UserProfile
+
+pytestmark = pytest.mark.django_db
+
+OWNER_INDEX = "userprofile_customer_role_idx"
+RULE_INDEX = "alertrule_eval_priority_idx"
+
+
+@pytest.fixture
+def customer(make_customer):
+    return make_customer()
+
+
+@pytest.fixture
+def drift_event(customer, make_rule, make_event):
+    make_rule(customer, routing_priority=5, metric="claims_denial_rate")
+    make_rule(customer, routing_priority=1)
+    make_rule(customer, routing_priority=9, enabled=False)
+    return make_event(customer)
+
+
+def test_owner_count_uses_composite_index(assert_uses_index, customer, make_profile):
+    profile = make_profile(customer, role="owner")
+    make_profile(customer, role="owner")
+    plan = assert_uses_index(
+        UserProfile.objects.filter(customer=customer, role="owner"), OWNER_INDEX
+    )
+    assert plan.find(relation="upstream_userprofile")
+    # The real code path: ensure_not_last_owner runs .count() inside the block.
+    with assert_uses_index(OWNER_INDEX):
+        permissions.ensure_not_last_owner(profile)
+
+
+def test_owner_count_through_role_change(assert_uses_index, customer, make_profile):
+    owner = make_profile(customer, role="owner")
+    other = make_profile(customer, role="owner")
+    with assert_uses_index(OWNER_INDEX):
+        permissions.change_role(owner, other, "viewer")
+    other.refresh_from_db()
+    assert other.role == "viewer"
+
+
+@pytest.mark.queryplan(uses_index=RULE_INDEX, forbid=["Sort"])
+def test_rule_evaluation_uses_partial_index(drift_event):
+    alert = services.evaluate(drift_event)
+    assert alert is not None and alert.rule.routing_priority == 5
+
+
+def test_candidate_rules_need_no_sort(queryplan, drift_event):
+    plan = queryplan.explain(services.candidate_rules(drift_event))
+    assert plan.uses_index(RULE_INDEX)
+    assert plan.find(node_type="Limit")
+    assert not plan.find(node_type="Sort"), plan.render()
+
+
+def test_seed_routing_query_cannot_use_partial_index(assert_uses_index, customer):
+    """The seed's tests_routing query has no enabled=True, so it can never use the index.
+
+    A partial index serves only queries whose WHERE clause implies its predicate
+    (WHERE enabled); without it the disabled rules would be missing from the answer.
+    The failure must say exactly that.
+    """
+    seed_query = AlertRule.objects.filter(customer=customer).order_by("-routing_priority")
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        assert_uses_index(seed_query, RULE_INDEX)
+    text = str(failure.value)
+    assert f'Expected the query to use index "{RULE_INDEX}"' in text
+    assert "is a partial index" in text
+    assert "WHERE enabled" in text
+    assert "do not imply this predicate" in text
+    # ...and the fix the message points at works:
+    assert_uses_index(seed_query.filter(enabled=True), RULE_INDEX)
+
+
+# --- realistic volume, natural planner -------------------------------------------------
+
+VOLUME_SQL = [
+    """INSERT INTO upstream_customer (name, slug)
+       SELECT 'Volume ' || g, 'volume-' || g FROM generate_series(1, 1000) g""",
+    """INSERT INTO auth_user (password, is_superuser, username, first_name, last_name,
+                              email, is_staff, is_active, date_joined)
+       SELECT '', false, 'volume-' || g, '', '', '', false, true, now()
+       FROM generate_series(1, 50000) g""",
+    # One enterprise tenant (volume-1) with 20,000 members and 3 owners; the other 999
+    # customers have about 30 members each, one owner among them.
+    """INSERT INTO upstream_userprofile (user_id, customer_id, role)
+       SELECT u.id, c.id,
+              CASE WHEN g < 20000 THEN (CASE WHEN g < 3 THEN 'owner' ELSE 'viewer' END)
+                   WHEN g % 30 = 0 THEN 'owner' WHEN g % 30 < 4 THEN 'admin'
+                   WHEN g % 30 < 12 THEN 'analyst' ELSE 'viewer' END
+       FROM generate_series(0, 49999) g
+       JOIN auth_user u ON u.username = 'volume-' || (g + 1)
+       JOIN upstream_customer c ON c.slug = 'volume-' ||
+            CASE WHEN g < 20000 THEN 1 ELSE (g - 20000) % 999 + 2 END""",
+    # 20 rules per customer, four in five enabled, distinct priorities.
+    """INSERT INTO upstream_alertrule (customer_id, name, enabled, routing_priority, metric,
+                                      min_severity, channel, destination)
+       SELECT c.id, 'rule ' || r, r % 5 <> 0, (r * 37) % 100, '', 0, 'email', 'ops@example.com'
+       FROM upstream_customer c CROSS JOIN generate_series(1, 20) r
+       WHERE c.slug LIKE 'volume-%'""",
+    "ANALYZE upstream_customer, auth_user, upstream_userprofile, upstream_alertrule",
+]
+
+
+@pytest.fixture(scope="module")
+def volume(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """1,000 customers, 50,000 profiles, 20,000 rules, set-based, then ANALYZE.
+
+    Loaded inside an outer transaction that is rolled back after the module, so other
+    tests never see these rows; each test's own transaction nests inside it.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        with connection.cursor() as cursor:
+            for statement in VOLUME_SQL:
+                cursor.execute(statement)
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def volume_customer(volume):
+    from upstream.models import Customer
+
+    return Customer.objects.get(slug="volume-500")
+
+
+def test_volume_owner_count_natural_plan(assert_uses_index, volume):
+    """Counting the 3 owners among an enterprise tenant's 20,000 members.
+
+    For a 30-member customer the foreign-key index on customer_id is just as cheap (read
+    30 rows, filter), and the planner rightly takes either; the composite index earns its
+    keep on large customers, so that is where the natural plan must use it.
+    """
+    from upstream.models import Customer
+
+    assert UserProfile.objects.count() == 50_000
+    enterprise = Customer.objects.get(slug="volume-1")
+    queryset = UserProfile.objects.filter(customer=enterprise, role="owner")
+    plan = assert_uses_index(queryset, OWNER_INDEX, mode="natural")
+    assert not plan.find(node_type="Seq Scan")
+    assert queryset.count() == 3
+
+
+def test_volume_rule_evaluation_natural_plan(assert_uses_index, queryplan, volume_customer):
+    rules = AlertRule.objects.filter(customer=volume_customer, enabled=True).order_by(
+        "-routing_priority"
+    )[: services.MAX_RULES]
+    plan = assert_uses_index(rules, RULE_INDEX, mode="natural")
+    assert not plan.find(node_type="Sort"), plan.render()
+    priorities = [rule.routing_priority for rule in rules]
+    assert priorities == sorted(priorities, reverse=True) and len(priorities) == 10
