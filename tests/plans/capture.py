@@ -199,6 +199,8 @@ def create_schema(conn: psycopg.Connection[Any]) -> None:
         conn.execute(statement)
     for statement in MAINTENANCE_SQL:
         conn.execute(statement)
+    # The connection may go on to other work; only the cases' SET LOCAL should see the schema.
+    conn.execute("RESET search_path")
 
 
 def drop_schema(conn: psycopg.Connection[Any]) -> None:
