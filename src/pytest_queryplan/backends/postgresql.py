@@ -1,11 +1,14 @@
 """PostgreSQL adapter: EXPLAIN in one round trip that leaves no trace, and catalog look-ups.
 
 Every statement runs on the Django connection's own psycopg connection, through a
-``ClientCursor`` of ours: values are bound by psycopg, and Django's execute wrappers (our own
-capture included) never see the plugin's EXPLAINs. Each call is wrapped so the session ends
+``ClientCursor`` of ours (client-side binding, as Django itself uses): values are bound by
+psycopg, and Django's execute wrappers (our own capture included) never see the plugin's
+EXPLAINs. Each call is wrapped so the session ends
 exactly as it began: inside a transaction a savepoint that is rolled back and released, in
-autocommit a ``BEGIN ... ROLLBACK``. ``SET LOCAL`` and ``ANALYZE`` therefore vanish with it,
-and so does every row an ``EXPLAIN ANALYZE`` of a write touched.
+autocommit a ``BEGIN ... ROLLBACK``. ``SET LOCAL`` therefore vanishes with it, and so does
+every row an ``EXPLAIN ANALYZE`` of a write touched, and the ``pg_statistic`` rows an
+``ANALYZE`` wrote. (PostgreSQL updates ``pg_class.reltuples``/``relpages`` in place, outside
+transaction control, so those two counters keep what ANALYZE measured.)
 """
 
 from __future__ import annotations
@@ -76,41 +79,46 @@ class PostgreSQLBackend:
     def _isolated(
         self, statements: list[str], params: Sequence[Any] | dict[str, Any] | None
     ) -> list[Any] | None:
-        """Run ``statements`` in one round trip inside a throw-away (sub)transaction.
+        """Run ``statements`` inside a throw-away (sub)transaction, in one round trip.
 
-        Returns the rows of the last statement that produced any.
+        Only the last statement takes ``params``; its rows are returned. The statements go
+        through psycopg's pipeline mode: each is parsed on its own (a syntax error in the
+        last one cannot stop the savepoint from being made first), yet all are sent
+        together and answered after one Sync.
         """
+        import psycopg
+
         cursor, in_transaction = self._cursor()
         if in_transaction:
             begin = [f"SAVEPOINT {_SAVEPOINT}"]
             end = [f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}", f"RELEASE SAVEPOINT {_SAVEPOINT}"]
         else:
             begin, end = ["BEGIN"], ["ROLLBACK"]
-        body = begin + statements + end
-        import psycopg
-
-        rows = None
+        raw = self.connection.connection
+        result = psycopg.ClientCursor(raw)
         try:
-            with cursor:
-                cursor.execute("; ".join(body), params)
-                while True:
-                    if cursor.description is not None:
-                        rows = cursor.fetchall()
-                    if not cursor.nextset():
-                        break
+            with raw.pipeline():
+                for statement in begin + statements[:-1]:
+                    cursor.execute(statement)
+                result.execute(statements[-1], params)
+                for statement in end:
+                    cursor.execute(statement)
+            return result.fetchall() if result.description is not None else None
         except psycopg.Error as exc:
             self._restore(end)
             raise ExplainError(_first_line(exc)) from exc
-        return rows
+        finally:
+            cursor.close()
+            result.close()
 
     def _restore(self, end: list[str]) -> None:
         import psycopg
 
         raw = self.connection.connection
-        if raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-            return
-        with psycopg.ClientCursor(raw) as cursor:
-            cursor.execute("; ".join(end))
+        if raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            with psycopg.ClientCursor(raw) as cursor:
+                for statement in end:
+                    cursor.execute(statement)
 
     def explain(
         self,
@@ -123,9 +131,7 @@ class PostgreSQLBackend:
     ) -> Any:
         quote = self.connection.ops.quote_name
         statements = ["SET LOCAL enable_seqscan = off"] if forced else []
-        # With params, psycopg %-interpolates the whole batch: a quoted name must keep its %.
-        escape = (lambda name: name.replace("%", "%%")) if params is not None else str
-        statements += [f"ANALYZE {escape(quote(table))}" for table in analyze_tables]
+        statements += [f"ANALYZE {quote(table)}" for table in analyze_tables]
         options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
         statements.append(f"EXPLAIN ({options}) {sql}")
         rows = self._isolated(statements, params)
