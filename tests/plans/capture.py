@@ -218,18 +218,23 @@ def scratch_schema(conn: psycopg.Connection[Any]) -> Iterator[None]:
 
 
 def explain(conn: psycopg.Connection[Any], case: Case) -> list[dict[str, Any]]:
-    """``EXPLAIN (FORMAT JSON)`` of the case, exactly as psycopg returns it.
+    """``EXPLAIN (FORMAT JSON)`` of the case, exactly as psycopg returns it."""
+    options = "ANALYZE, FORMAT JSON" if case.analyze else "FORMAT JSON"
+    return _explain(conn, case, options)[0][0]
 
-    Runs in a transaction that is rolled back, so the ``SET LOCAL``s end with it; without
-    ANALYZE nothing executes, so UPDATE and DELETE change nothing either.
-    """
+
+def explain_text(conn: psycopg.Connection[Any], case: Case) -> list[str]:
+    """The server's own text ``EXPLAIN`` of the case (never ANALYZE), one line per item."""
+    return [row[0] for row in _explain(conn, case, "FORMAT TEXT")]
+
+
+def _explain(conn: psycopg.Connection[Any], case: Case, options: str) -> list[Any]:
+    # A transaction that is rolled back, so the SET LOCALs end with it; and without
+    # ANALYZE nothing executes, so UPDATE and DELETE change nothing either.
     with conn.transaction(force_rollback=True):
         for statement in case.statements:
             conn.execute(statement)
-        options = "ANALYZE, FORMAT JSON" if case.analyze else "FORMAT JSON"
-        row = conn.execute(f"EXPLAIN ({options}) {case.sql}").fetchone()
-    assert row is not None
-    return row[0]
+        return conn.execute(f"EXPLAIN ({options}) {case.sql}").fetchall()
 
 
 def expect(explain_output: list[dict[str, Any]]) -> dict[str, list[str]]:
