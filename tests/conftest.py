@@ -10,6 +10,21 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def write_ini(
+    pytester: pytest.Pytester, settings: str = "upstream.settings", extra: str = ""
+) -> None:
+    """The inner run's ini: upstream on the path, its own reused test database."""
+    pytester.makeini(
+        f"""
+        [pytest]
+        DJANGO_SETTINGS_MODULE = {settings}
+        pythonpath = . {REPO_ROOT}
+        addopts = --reuse-db -p no:cacheprovider
+        {extra}
+        """
+    )
+
+
 @pytest.fixture
 def django_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A pytester whose inner runs use upstream's settings and a test database of their own.
@@ -19,16 +34,7 @@ def django_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) 
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     monkeypatch.setenv("QUERYPLAN_TEST_DB_NAME", f"test_queryplan_inner_{worker}")
-    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "upstream.settings")
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
-    )
-    pytester.makeini(
-        f"""
-        [pytest]
-        DJANGO_SETTINGS_MODULE = upstream.settings
-        pythonpath = {REPO_ROOT}
-        addopts = --reuse-db -p no:cacheprovider
-        """
-    )
+    # The ini names the settings; an inherited variable would take precedence over it.
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    write_ini(pytester)
     return pytester

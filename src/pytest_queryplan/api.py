@@ -171,6 +171,7 @@ def verdict(
             verbose=verbose,
             suggestion=suggestion,
             every=every,
+            block=block,
             total=len(queries),
         )
     )

@@ -165,10 +165,11 @@ def index_not_used(
     verbose: bool,
     suggestion: IndexSuggestion | None = None,
     every: bool = False,
+    block: bool = False,
     total: int = 1,
 ) -> str:
-    """The index exists but the plan(s) did not scan it."""
-    if total == 1 and len(queries) == 1 and not every:
+    """The index exists but the plan(s) did not scan it (in one query, or in a block's)."""
+    if not block:
         head = f'Expected the query to use index "{info.name}", but the planner did not.'
     elif every:
         head = (
@@ -177,8 +178,9 @@ def index_not_used(
         )
     else:
         head = (
-            f'Expected a query in the block to use index "{info.name}"; none of the '
-            f"{len(queries)} queries on {info.table} did (the block ran {total} in all)."
+            f'Expected a query in the block to use index "{info.name}"; none of its '
+            f"{_count(len(queries), 'query', 'queries')} on {info.table} did "
+            f"({total} in all)."
         )
     plans = [q.plan for q in queries if q.plan is not None]
     lines = [head, f"({MODE_TEXT.get(mode, mode)})", ""]

@@ -1,0 +1,192 @@
+"""The plugin inside real pytest runs (pytester, one subprocess per run, upstream's app)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import write_ini
+
+INNER_TESTS = """
+import pytest
+from pytest_queryplan import QueryPlanUsageError
+from upstream.alerts.models import AlertRule
+from upstream.models import UserProfile
+
+pytestmark = pytest.mark.django_db(databases=["default", "other"])
+
+
+def test_fixture_pass(assert_uses_index):
+    assert_uses_index(
+        UserProfile.objects.filter(customer_id=1, role="owner"), "userprofile_customer_role_idx"
+    )
+
+
+def test_fixture_fail(assert_uses_index):
+    assert_uses_index(
+        AlertRule.objects.filter(customer_id=1).order_by("-routing_priority"),
+        "alertrule_eval_priority_idx",
+    )
+
+
+def test_unsupported_database(assert_uses_index):
+    with pytest.raises(QueryPlanUsageError) as error:
+        assert_uses_index(UserProfile.objects.all(), "x", using="other")
+    assert "is sqlite" in str(error.value)
+    assert "supports postgresql only" in str(error.value)
+
+
+@pytest.mark.queryplan(uses_index="alertrule_eval_priority_idx", forbid=["Sort"])
+def test_marker_pass():
+    list(AlertRule.objects.filter(customer_id=1, enabled=True).order_by("-routing_priority")[:10])
+
+
+@pytest.mark.queryplan(uses_index=["alertrule_eval_priority_idx"])
+def test_marker_fail_uses_index():
+    list(AlertRule.objects.filter(customer_id=1).order_by("-routing_priority"))
+
+
+@pytest.mark.queryplan(forbid=["Sort"], tables=["upstream_alertrule"])
+def test_marker_fail_forbid():
+    list(AlertRule.objects.filter(customer_id=1).order_by("min_severity"))
+
+
+@pytest.mark.queryplan
+def test_marker_default_fail():
+    list(AlertRule.objects.filter(destination="nobody@example.com"))
+
+
+@pytest.mark.queryplan(allow_seq_scan=["upstream_alertrule"])
+def test_marker_allow_seq_scan():
+    list(AlertRule.objects.filter(destination="nobody@example.com"))
+
+
+@pytest.mark.queryplan
+def test_marker_unfiltered_full_read_is_fine():
+    list(AlertRule.objects.all())
+
+
+@pytest.mark.queryplan(uses_index="userprofile_customer_role_idx")
+def test_marker_body_raises():
+    raise ValueError("the test's own failure")
+"""
+
+INNER_SETTINGS = """
+from upstream.settings import *  # noqa: F403
+
+DATABASES = {
+    **DATABASES,  # noqa: F405
+    # A second vendor, to show the clear error; no migrations there (they are PostgreSQL's).
+    "other": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        "TEST": {"MIGRATE": False},
+    },
+}
+"""
+
+
+@pytest.fixture
+def inner(django_pytester: pytest.Pytester) -> pytest.Pytester:
+    django_pytester.makepyfile(inner_settings=INNER_SETTINGS, test_inner=INNER_TESTS)
+    write_ini(django_pytester, settings="inner_settings")
+    return django_pytester
+
+
+def test_fixture_and_marker_outcomes(inner: pytest.Pytester) -> None:
+    result = inner.runpytest_subprocess()
+    result.assert_outcomes(passed=5, failed=5)  # errors=0: marker failures fail the test
+    result.stdout.fnmatch_lines(
+        [
+            "*test_fixture_fail*",
+            '*QueryPlanAssertionError: Expected the query to use index "alertrule_eval_priority*',
+            '*"alertrule_eval_priority_idx" is a partial index*WHERE enabled*',
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_marker_fail_uses_index _*",
+            '*Expected a query in the block to use index "alertrule_eval_priority_idx"; none of '
+            "its 1 query on upstream_alertrule did (1 in all).",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_marker_fail_forbid _*",
+            "*Forbidden plan nodes (Sort) on upstream_alertrule in 1 query plan(s).*",
+            "*Sort  <-- forbidden: Sort*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_marker_default_fail _*",
+            "*Sequential scans with a Filter in 1 query plan(s)*",
+            "*Seq Scan on upstream_alertrule  <-- sequential scan with a Filter*",
+            '*models.Index(fields=["destination"], name="alertrule_destination_idx")*',
+        ]
+    )
+    result.stdout.fnmatch_lines(["*_ test_marker_body_raises _*", "*ValueError: the test's own*"])
+    assert "ERROR" not in result.stdout.str()
+    compact = result.stdout.str()
+    assert "cost=" not in compact and "run pytest with -v" in compact
+
+
+def test_verbose_adds_costs(inner: pytest.Pytester) -> None:
+    result = inner.runpytest_subprocess("-v", "-k", "test_fixture_fail")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*(cost=*rows=*)*"])
+
+
+def test_mode_option_and_ini(django_pytester: pytest.Pytester) -> None:
+    django_pytester.makepyfile(
+        test_mode="""
+        import pytest
+        from upstream.models import UserProfile
+
+        @pytest.mark.django_db
+        def test_owner_count(assert_uses_index):
+            assert_uses_index(
+                UserProfile.objects.filter(customer_id=1, role="owner"),
+                "userprofile_customer_role_idx",
+            )
+        """
+    )
+    write_ini(django_pytester, extra="queryplan_mode = natural")
+    natural = django_pytester.runpytest_subprocess()
+    natural.assert_outcomes(failed=1)  # an empty table is read sequentially, rightly
+    natural.stdout.fnmatch_lines(["*mode: natural*", "*read upstream_userprofile sequentially*"])
+    forced = django_pytester.runpytest_subprocess("--queryplan-mode=forced")
+    forced.assert_outcomes(passed=1)
+    bad = django_pytester.runpytest_subprocess("--queryplan-mode=fast")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*queryplan mode 'fast' is not valid: use one of forced, natural*"])
+
+
+def test_unknown_marker_argument_is_a_usage_error(django_pytester: pytest.Pytester) -> None:
+    django_pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.queryplan(use_index="typo_idx")
+        def test_typo():
+            pass
+        """
+    )
+    result = django_pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*queryplan got unknown argument(s) use_index; it takes keyword arguments only*"]
+    )
+
+
+def test_without_django_the_plugin_does_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-p", "no:django")
+    result.assert_outcomes(passed=1)
+    # Beyond pytest's own "plugins: ..., queryplan-x.y" header, not a word from us.
+    output = [line for line in result.outlines if not line.startswith("plugins:")]
+    assert "queryplan" not in "\n".join(output).lower()
+    plugins = pytester.runpytest_subprocess("-p", "no:django", "--trace-config")
+    plugins.stdout.fnmatch_lines(["*queryplan*pytest_queryplan*plugin.py*"])
+    assert "django" not in " ".join(
+        line for line in plugins.stdout.lines if "pytest_queryplan" in line
+    )
