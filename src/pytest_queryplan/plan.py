@@ -15,6 +15,7 @@ import gc
 import json
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
@@ -310,15 +311,24 @@ def _build(top: Any) -> tuple[PlanNode, list[PlanNode]]:
         raise ValueError(
             f'EXPLAIN output\'s "Plan" must be a node object with a "Node Type", got {_show(top)}'
         )
-    # The cyclic GC would otherwise run many full passes over the whole JSON tree while
-    # 100,000 nodes are allocated, costing more than the allocations themselves. Nothing
-    # built here is garbage until the Plan is dropped, so pausing it loses nothing.
-    gc_was_enabled = gc.isenabled()
+    with _gc_paused():
+        return _link(top)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while a plan's objects are allocated.
+
+    Allocating 100,000 nodes would otherwise trigger many full passes over the whole
+    JSON tree, costing more than the allocations themselves. Nothing made meanwhile is
+    garbage until the plan is dropped, so the pause loses nothing.
+    """
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _link(top)
+        yield
     finally:
-        if gc_was_enabled:
+        if was_enabled:
             gc.enable()
 
 
@@ -385,7 +395,8 @@ def parse_plan(explain_output: Any) -> Plan:
     data = explain_output
     if isinstance(data, (str, bytes, bytearray)):
         try:
-            data = json.loads(data)
+            with _gc_paused():
+                data = json.loads(data)
         except ValueError:
             text = data.decode(errors="replace") if not isinstance(data, str) else data
             hint = ""
