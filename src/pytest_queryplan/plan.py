@@ -96,7 +96,7 @@ class PlanNode:
     depth: int
     children: list[PlanNode]
 
-    def __init__(self, raw: dict[str, Any], parent: PlanNode | None = None, depth: int = 0):
+    def __init__(self, raw: dict[str, Any], parent: PlanNode | None = None, depth: int = 0) -> None:
         self.raw = raw
         self.parent = parent
         self.depth = depth
