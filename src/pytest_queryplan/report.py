@@ -1,0 +1,155 @@
+"""The session's queryplan report: test records added up, JSON in and out, merging shards,
+and the summary lines (printing them is ``terminal.py``'s job).
+
+Pure: stdlib only. Every list is sorted, so a serial run, ``-n 2`` and merged shards give
+the same report; only ``plans.explains_run`` differs, since each process has its own cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_queryplan.hygiene import IndexEntry, redundant, unused
+from pytest_queryplan.record import TestRecord
+
+FORMAT = 1
+_COUNTS = ("run", "passed", "failed", "warned")
+_SNAPSHOT_LISTS = ("changed", "missing", "written", "stale")
+
+
+@dataclass
+class SessionReport:
+    guard: str = "off"
+    mode: str = "forced"
+    snapshots: bool = False
+    index_report: bool = False
+    tests: int = 0
+    checks: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
+    failed_tests: set[str] = field(default_factory=set)
+    proven: set[str] = field(default_factory=set)
+    findings: list[dict[str, str]] = field(default_factory=list)
+    plans: dict[str, int] = field(
+        default_factory=lambda: {"queries_seen": 0, "explains_run": 0, "unexplained": 0}
+    )
+    snapshot: dict[str, Any] = field(
+        default_factory=lambda: {"compared": 0, **{k: set() for k in _SNAPSHOT_LISTS}}
+    )
+    tables: set[str] = field(default_factory=set)
+    used: set[str] = field(default_factory=set)
+    indexes: dict[str, IndexEntry] = field(default_factory=dict)
+
+    def add(self, test_id: str, record: TestRecord) -> None:
+        self.tests += 1
+        self.checks["run"] += record.checks
+        for key in ("passed", "failed", "warned"):
+            self.checks[key] += getattr(record, key)
+        if record.failed:
+            self.failed_tests.add(test_id)
+        self.proven |= record.proven
+        self.findings += [{"test": test_id, **finding.__dict__} for finding in record.findings]
+        self.plans["queries_seen"] += record.queries
+        self.plans["explains_run"] += record.explained
+        self.plans["unexplained"] += record.unexplained
+        if record.snapshot:
+            self.snapshot["compared"] += 1
+            status = record.snapshot["status"]
+            if status in self.snapshot:
+                self.snapshot[status].add(test_id)
+        self.tables |= record.tables
+        self.used |= record.used
+        for data in record.indexes:
+            self.indexes[data["name"]] = IndexEntry.from_dict(data)
+
+    @property
+    def did_something(self) -> bool:
+        return bool(self.tests or self.snapshot["stale"])
+
+    @property
+    def failed(self) -> bool:
+        """A check failed or the guard found something at ``fail`` level."""
+        return bool(self.checks["failed"]) or any(f["level"] == "fail" for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        findings = sorted(self.findings, key=lambda f: (f["test"], f["table"], f["sql"]))
+        data: dict[str, Any] = {
+            "queryplan_report": FORMAT,
+            "guard": self.guard,
+            "mode": self.mode,
+            "tests": self.tests,
+            "checks": dict(self.checks),
+            "failed_tests": sorted(self.failed_tests),
+            "indexes_proven": sorted(self.proven),
+            "findings": findings,
+            "plans": dict(self.plans),
+            "snapshots": None,
+            "index_usage": None,
+            "index_report": None,
+        }
+        if self.snapshots:
+            data["snapshots"] = {
+                key: sorted(v) if isinstance(v, set) else v for key, v in self.snapshot.items()
+            }
+        if self.index_report:
+            data["index_usage"] = {
+                "tables": sorted(self.tables),
+                "used": sorted(self.used),
+                "indexes": [self.indexes[name].to_dict() for name in sorted(self.indexes)],
+            }
+            tables = self.tables
+            data["index_report"] = {
+                "unused": [i.to_dict() for i in unused(self.indexes.values(), self.used, tables)],
+                "redundant": [
+                    {**r.index.to_dict(), "covered_by": list(r.covered_by)}
+                    for r in redundant(self.indexes.values(), tables)
+                ],
+            }
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SessionReport:
+        if data.get("queryplan_report") != FORMAT:
+            raise ValueError(f"not a queryplan report (format {FORMAT}): {str(data)[:80]}")
+        report = cls(guard=data["guard"], mode=data["mode"], tests=data["tests"])
+        report.checks.update(data["checks"])
+        report.failed_tests = set(data["failed_tests"])
+        report.proven = set(data["indexes_proven"])
+        report.findings = list(data["findings"])
+        report.plans.update(data["plans"])
+        if data.get("snapshots") is not None:
+            report.snapshots = True
+            for key, value in data["snapshots"].items():
+                report.snapshot[key] = set(value) if isinstance(value, list) else value
+        if data.get("index_usage") is not None:
+            report.index_report = True
+            usage = data["index_usage"]
+            report.tables, report.used = set(usage["tables"]), set(usage["used"])
+            report.indexes = {i["name"]: IndexEntry.from_dict(i) for i in usage["indexes"]}
+        return report
+
+
+def merge(reports: Iterable[SessionReport]) -> SessionReport:
+    """One report for many shards; index hygiene is then judged over the merged usage."""
+    reports = list(reports)
+    guards = sorted({r.guard for r in reports})
+    modes = sorted({r.mode for r in reports})
+    merged = SessionReport(guard=",".join(guards) or "off", mode=",".join(modes) or "forced")
+    for report in reports:
+        merged.snapshots |= report.snapshots
+        merged.index_report |= report.index_report
+        merged.tests += report.tests
+        for key in _COUNTS:
+            merged.checks[key] += report.checks[key]
+        for key in merged.plans:
+            merged.plans[key] += report.plans[key]
+        merged.failed_tests |= report.failed_tests
+        merged.proven |= report.proven
+        merged.findings += report.findings
+        merged.snapshot["compared"] += report.snapshot["compared"]
+        for key in _SNAPSHOT_LISTS:
+            merged.snapshot[key] |= report.snapshot[key]
+        merged.tables |= report.tables
+        merged.used |= report.used
+        merged.indexes.update(report.indexes)
+    return merged

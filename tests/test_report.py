@@ -1,0 +1,121 @@
+"""The report's pure core: test records in transit, their session total, JSON, merging and
+the summary lines. No pytest run, no database."""
+
+from __future__ import annotations
+
+import json
+
+from pytest_queryplan.record import PROPERTY, Finding, TestRecord, records_in
+from pytest_queryplan.report import SessionReport, merge
+from pytest_queryplan.summary import summary_lines
+
+FK = {
+    "name": "upstream_userprofile_customer_id_bb264335",
+    "table": "upstream_userprofile",
+    "definition": "CREATE INDEX upstream_userprofile_customer_id_bb264335 "
+    "ON public.upstream_userprofile USING btree (customer_id)",
+}
+COMPOSITE = {
+    "name": "userprofile_customer_role_idx",
+    "table": "upstream_userprofile",
+    "definition": "CREATE INDEX userprofile_customer_role_idx "
+    "ON public.upstream_userprofile USING btree (customer_id, role)",
+}
+
+
+def guarded(level: str = "fail") -> TestRecord:
+    record = TestRecord(queries=3, explained=2)
+    record.check("failed" if level == "fail" else "warned")
+    record.findings.append(
+        Finding("upstream_customer", 'SELECT ... WHERE "name" = %s', "(name = 'x')", level)
+    )
+    return record
+
+
+def proving(*, used: set[str], indexes: list[dict[str, str]]) -> TestRecord:
+    record = TestRecord(queries=1, explained=1)
+    record.prove("userprofile_customer_role_idx")
+    record.read({"upstream_userprofile"}, used)
+    record.indexes = indexes
+    return record
+
+
+def test_a_record_travels_as_json_in_user_properties() -> None:
+    record = proving(used={"userprofile_customer_role_idx"}, indexes=[FK])
+    record.snapshot = {"status": "changed"}
+    properties = [("other", "x"), [PROPERTY, record.encode()]]  # xdist may turn tuples to lists
+    assert records_in(properties) == [record]
+    assert json.loads(record.encode())["proven"] == ["userprofile_customer_role_idx"]
+
+
+def test_an_empty_record_is_not_sent() -> None:
+    assert not TestRecord()
+    assert TestRecord(queries=1)
+
+
+def test_the_session_adds_records_up_and_round_trips_json() -> None:
+    report = SessionReport(guard="fail", index_report=True)
+    report.add("t.py::test_b", guarded())
+    report.add("t.py::test_a", proving(used=set(), indexes=[FK, COMPOSITE]))
+    data = report.to_json()
+    assert data["checks"] == {"run": 2, "passed": 1, "failed": 1, "warned": 0}
+    assert data["failed_tests"] == ["t.py::test_b"]
+    assert data["findings"][0]["test"] == "t.py::test_b"
+    assert data["plans"] == {"queries_seen": 4, "explains_run": 3, "unexplained": 0}
+    unused = [i["name"] for i in data["index_report"]["unused"]]
+    assert unused == [FK["name"], COMPOSITE["name"]]
+    assert data["index_report"]["redundant"][0]["covered_by"] == [COMPOSITE["name"]]
+    assert SessionReport.from_json(json.loads(json.dumps(data))).to_json() == data
+    assert report.failed
+
+
+def test_warnings_do_not_fail_the_report() -> None:
+    report = SessionReport(guard="warn")
+    report.add("t.py::test_b", guarded("warn"))
+    assert not report.failed
+    assert report.checks["warned"] == 1
+
+
+def test_merging_shards_judges_hygiene_over_the_merged_usage() -> None:
+    one, two = SessionReport(index_report=True), SessionReport(index_report=True)
+    one.add("t.py::test_a", proving(used=set(), indexes=[FK, COMPOSITE]))
+    two.add("t.py::test_b", proving(used={COMPOSITE["name"]}, indexes=[COMPOSITE]))
+    assert [i["name"] for i in one.to_json()["index_report"]["unused"]] == [
+        FK["name"],
+        COMPOSITE["name"],
+    ]
+    merged = merge([one, two]).to_json()
+    assert [i["name"] for i in merged["index_report"]["unused"]] == [FK["name"]]
+    assert merged["tests"] == 2 and merged["checks"]["passed"] == 2
+
+
+def test_merge_keeps_every_mode_and_the_failures() -> None:
+    fail, warn = SessionReport(guard="fail"), SessionReport(guard="warn")
+    fail.add("a.py::test_x", guarded("fail"))
+    merged = merge([fail, warn])
+    assert merged.guard == "fail,warn"
+    assert merged.failed and merged.failed_tests == {"a.py::test_x"}
+
+
+def test_nothing_done_prints_nothing() -> None:
+    assert summary_lines(SessionReport(guard="fail", index_report=True, snapshots=True)) == []
+
+
+def test_summary_lines() -> None:
+    report = SessionReport(guard="fail", index_report=True)
+    report.add("t.py::test_b", guarded())
+    report.add("t.py::test_a", proving(used={COMPOSITE["name"]}, indexes=[FK, COMPOSITE]))
+    assert summary_lines(report) == [
+        "checks: 2 run, 1 passed, 1 failed",
+        "indexes proven: userprofile_customer_role_idx",
+        "plans: 3 EXPLAINs run for 4 queries seen",
+        "guard: fail (mode forced), 1 finding",
+        '  FAIL t.py::test_b  upstream_customer  SELECT ... WHERE "name" = %s',
+        "failed by a plan check: 1 test",
+        "  t.py::test_b",
+        "index report over 1 table the queries touched: 1 unused, 1 redundant",
+        "  unused: upstream_userprofile_customer_id_bb264335 (customer_id) on upstream_userprofile",
+        "  redundant: upstream_userprofile_customer_id_bb264335 (customer_id) on "
+        "upstream_userprofile: its keys lead userprofile_customer_role_idx",
+        "  (a lead to check against production, not a reason to drop an index)",
+    ]
