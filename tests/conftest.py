@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,18 +12,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_ini(
-    pytester: pytest.Pytester, settings: str = "upstream.settings", extra: str = ""
+    pytester: pytest.Pytester, settings: str = "upstream.settings", extra: Sequence[str] = ()
 ) -> None:
     """The inner run's ini: upstream on the path, its own reused test database."""
-    pytester.makeini(
-        f"""
-        [pytest]
-        DJANGO_SETTINGS_MODULE = {settings}
-        pythonpath = . {REPO_ROOT}
-        addopts = --reuse-db -p no:cacheprovider
-        {extra}
-        """
-    )
+    lines = [
+        "[pytest]",
+        f"DJANGO_SETTINGS_MODULE = {settings}",
+        f"pythonpath = . {REPO_ROOT}",
+        "addopts = --reuse-db -p no:cacheprovider",
+        *extra,
+    ]
+    (pytester.path / "tox.ini").write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture
