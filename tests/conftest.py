@@ -33,7 +33,8 @@ def django_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) 
     so inner runs never touch the outer run's data and pay for migrations once.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    monkeypatch.setenv("QUERYPLAN_TEST_DB_NAME", f"test_queryplan_inner_{worker}")
+    outer = os.environ.get("QUERYPLAN_TEST_DB_NAME", "test_queryplan")
+    monkeypatch.setenv("QUERYPLAN_TEST_DB_NAME", f"{outer}_inner_{worker}")
     # The ini names the settings; an inherited variable would take precedence over it.
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
     write_ini(pytester)
