@@ -6,10 +6,10 @@ configuration (:class:`Settings`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.backends import get_backend
 from pytest_queryplan.backends.base import Backend, ExplainError
@@ -25,6 +25,9 @@ from pytest_queryplan.plan import Plan, PlanNode, parse_plan
 from pytest_queryplan.suggest import IndexSuggestion, suggest_index
 from pytest_queryplan.targets import to_sql
 
+if TYPE_CHECKING:
+    from pytest_queryplan.plancache import PlanCache
+
 MODES = ("forced", "natural")
 
 
@@ -35,6 +38,8 @@ class Settings:
     mode: str = "forced"
     analyze_tables: bool = False
     verbose: bool = False
+    #: Told of every index check that passed (the index, the plans): the plugin's summary.
+    on_proof: Callable[[str, Sequence[Plan]], None] | None = None
 
 
 def check_mode(mode: str) -> str:
@@ -193,6 +198,8 @@ def assert_index_used(
     mode = check_mode(mode or settings.mode)
     plan = explain_sql(backend, sql, params, mode=mode, analyze_tables=settings.analyze_tables)
     verdict(backend, index_name, [ExplainedQuery(sql, plan)], mode=mode, verbose=settings.verbose)
+    if settings.on_proof is not None:
+        settings.on_proof(index_name, [plan])
     return plan
 
 
@@ -202,18 +209,26 @@ def _check_index_name(index_name: Any) -> None:
 
 
 def explain_captured(
-    captured: Sequence[CapturedQuery], *, mode: str, analyze_tables: bool = False
+    captured: Sequence[CapturedQuery],
+    *,
+    mode: str,
+    analyze_tables: bool = False,
+    cache: PlanCache | None = None,
 ) -> None:
-    """Fill in ``plan`` (or ``error``) of every captured query."""
+    """Fill in ``plan`` (or ``error``) of every captured query, through ``cache`` if given."""
     backends: dict[str, Backend] = {}
     for query in captured:
         backend = backends.get(query.using) or backends.setdefault(
             query.using, get_backend(query.using)
         )
-        try:
-            query.plan = explain_sql(
+
+        def run(query: CapturedQuery = query, backend: Backend = backend) -> Plan:
+            return explain_sql(
                 backend, query.sql, query.params, mode=mode, analyze_tables=analyze_tables
             )
+
+        try:
+            query.plan = run() if cache is None else cache.plan(query, mode, analyze_tables, run)
         except QueryPlanUsageError as exc:
             query.error = str(exc)
 
@@ -262,6 +277,8 @@ class IndexUsageCheck(AbstractContextManager["IndexUsageCheck"]):
             every=self.every,
             block=True,
         )
+        if self.settings.on_proof is not None:
+            self.settings.on_proof(self.index_name, [q.plan for q in self.captured if q.plan])
         return None
 
     def __iter__(self) -> Iterator[CapturedQuery]:

@@ -1,0 +1,53 @@
+"""The session's plan cache: one EXPLAIN per (connection, mode, SQL, parameters).
+
+It owns the cache key and two counts: queries looked up and EXPLAINs actually run. Each
+process has its own cache, so under pytest-xdist the EXPLAINs add up to more than in a
+serial run while the queries seen stay the same. Failed EXPLAINs are not cached.
+
+Plans are cached for the whole session: a test that changes the schema (a migration run
+inside the test body) is judged by plans explained before the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_queryplan.capture import CapturedQuery
+    from pytest_queryplan.plan import Plan
+
+Key = tuple[str, str, bool, str, str]
+
+
+def params_key(params: Any) -> str | None:
+    """A text that tells parameter values apart, or None when there is none to trust.
+
+    ``repr`` is exact for the values drivers take (numbers, text, dates, lists); an object
+    whose repr is only its address could match a different object later, so it is not cached.
+    """
+    text = repr(params)
+    return None if " at 0x" in text else text
+
+
+@dataclass
+class PlanCache:
+    plans: dict[Key, Plan] = field(default_factory=dict)
+    seen: int = 0
+    explained: int = 0
+
+    def plan(
+        self, query: CapturedQuery, mode: str, analyze_tables: bool, explain: Callable[[], Plan]
+    ) -> Plan:
+        """The cached plan of ``query``, or ``explain()`` run once and remembered."""
+        self.seen += 1
+        values = params_key(query.params)
+        key = None if values is None else (query.using, mode, analyze_tables, query.sql, values)
+        if key is not None and key in self.plans:
+            return self.plans[key]
+        self.explained += 1
+        plan = explain()
+        if key is not None:
+            self.plans[key] = plan
+        return plan
