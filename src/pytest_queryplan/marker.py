@@ -1,18 +1,26 @@
 """``@pytest.mark.queryplan``: capture what the test body runs, then check the plans.
 
 A hook wrapper around the call phase, so a failed check is the test failing, not an error
-in teardown, and a test that raised on its own gets no plan verdict.
+in teardown, and a test that raised on its own gets no plan verdict. The same wrapper
+serves the suite-wide features (guard, snapshots, report) through ``watch.py``, for
+marked tests and tests that use the database; every other test passes straight through.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Generator
+from collections.abc import Collection, Generator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_queryplan.errors import QueryPlanAssertionError
+from pytest_queryplan.guard import uses_database
+
+if TYPE_CHECKING:
+    from pytest_queryplan.api import Settings
+    from pytest_queryplan.capture import CapturedQuery
+    from pytest_queryplan.record import TestRecord
 
 _ARGUMENTS = ("uses_index", "forbid", "tables", "mode", "using", "allow_seq_scan")
 
@@ -79,47 +87,53 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    __tracebackhide__ = True  # a failed check shows its message, not this wrapper's code
     spec = marker_spec(item)
-    if spec is None:
-        return (yield)
-    from pytest_queryplan.capture import capture_queries
-    from pytest_queryplan.options import ALLOW_SEQ_SCAN_KEY, SETTINGS_KEY
+    if spec is None and not uses_database(item):
+        return (yield)  # a test that never touches the database costs nothing
+    from pytest_queryplan.watch import TestWatch
 
-    with capture_queries(spec.using) as captured:
-        result = yield
-    settings = item.config.stash[SETTINGS_KEY]
-    allow = set(spec.allow_seq_scan) | set(item.config.stash[ALLOW_SEQ_SCAN_KEY])
-    run_checks(spec, captured, settings, allow)
+    watch = TestWatch(item, spec)
+    with watch.recording():
+        with watch.capturing():
+            result = yield
+        watch.verdict()
     return result
 
 
 def run_checks(
-    spec: MarkerSpec, captured: list[Any], settings: Any, allow: Collection[str]
-) -> None:
-    __tracebackhide__ = True
-    from pytest_queryplan.api import check_mode, explain_captured, seq_scan_suggestion, verdict
+    spec: MarkerSpec,
+    queries: Sequence[CapturedQuery],
+    settings: Settings,
+    allow: Collection[str],
+    record: TestRecord,
+    mode: str,
+) -> list[str]:
+    """The marker's checks over its explained ``queries``: one failure text per failed check."""
+    from pytest_queryplan.api import seq_scan_suggestion, verdict
     from pytest_queryplan.backends import get_backend
     from pytest_queryplan.messages import ExplainedQuery, findings
 
-    mode = check_mode(spec.mode or settings.mode)
-    explain_captured(captured, mode=mode, analyze_tables=settings.analyze_tables)
-    queries = [ExplainedQuery(q.sql, q.plan, q.error) for q in captured]
+    explained = [ExplainedQuery(q.sql, q.plan, q.error) for q in queries]
     failures = []
     for name in spec.uses_index:
         try:
             verdict(
                 get_backend(spec.using),
                 name,
-                queries,
+                explained,
                 mode=mode,
                 verbose=settings.verbose,
                 block=True,
             )
         except QueryPlanAssertionError as exc:
             failures.append(str(exc))
+            record.check("failed")
+        else:
+            record.prove(name)
     if spec.forbid or spec.checks_seq_scans:
         text = findings(
-            queries,
+            explained,
             forbid=spec.forbid,
             tables=spec.tables,
             allow=allow,
@@ -127,7 +141,7 @@ def run_checks(
             verbose=settings.verbose,
             suggest=seq_scan_suggestion if mode == "forced" else None,
         )
+        record.check("failed" if text else "passed")
         if text:
             failures.append(text)
-    if failures:
-        raise QueryPlanAssertionError("\n\n".join(failures))
+    return failures

@@ -1,0 +1,93 @@
+"""The suite-wide guard (``--queryplan-guard``): which tests it watches, and what in their
+plans is a finding.
+
+Deciding whether a test uses the database looks only at its markers, fixtures and class,
+so a test that never touches the database costs nothing and Django is never imported
+for it. A finding is a filtered sequential scan (``checks.filtered_seq_scans``) on a table
+that is neither allowed nor one of PostgreSQL's own catalogs (``pg_*``): Django's
+migrations and introspection read those, and no index of the project's could serve them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_queryplan.checks import filtered_seq_scans
+from pytest_queryplan.record import Finding
+from pytest_queryplan.sqlformat import short_sql
+
+if TYPE_CHECKING:
+    from pytest_queryplan.api import Settings
+    from pytest_queryplan.capture import CapturedQuery
+
+# Every fixture through which pytest-django hands out database access.
+DB_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+        "_django_db_helper",
+    }
+)
+SYSTEM_CATALOG_PREFIX = "pg_"
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """Whether ``item`` may touch the database: a django_db marker, a database fixture, or
+    a Django test case class with ``databases`` (the only tests pytest-django lets in)."""
+    if item.get_closest_marker("django_db") is not None:
+        return True
+    if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    return bool(getattr(getattr(item, "cls", None), "databases", None))
+
+
+def is_catalog(table: str) -> bool:
+    return table.startswith(SYSTEM_CATALOG_PREFIX)
+
+
+def user_tables(names: Iterable[str]) -> set[str]:
+    """``names`` (of tables, or of indexes) without PostgreSQL's own catalogs."""
+    return {name for name in names if not is_catalog(name)}
+
+
+def seq_scan_findings(
+    queries: Sequence[CapturedQuery], allow: Collection[str], level: str
+) -> list[Finding]:
+    """One finding per (table, query) whose plan reads the table in a filtered seq scan."""
+    found: dict[tuple[str, str], Finding] = {}
+    for query in queries:
+        if query.plan is None:
+            continue
+        for node in filtered_seq_scans(query.plan, allow):
+            table = node.relation_name or "?"
+            if is_catalog(table):
+                continue
+            sql = short_sql(query.sql)
+            found.setdefault((table, sql), Finding(table, sql, node.filter or "", level))
+    return list(found.values())
+
+
+def failure_text(
+    queries: Sequence[CapturedQuery], allow: Collection[str], settings: Settings, mode: str
+) -> str:
+    """The failing test's message: the offending plans marked, and an index suggestion."""
+    from pytest_queryplan.api import seq_scan_suggestion
+    from pytest_queryplan.messages import ExplainedQuery, findings
+
+    catalogs = {t for q in queries if q.plan for t in q.plan.tables if is_catalog(t)}
+    text = findings(
+        [ExplainedQuery(q.sql, q.plan, q.error) for q in queries],
+        forbid=(),
+        tables=None,
+        allow=set(allow) | catalogs,
+        mode=mode,
+        verbose=settings.verbose,
+        suggest=seq_scan_suggestion if mode == "forced" else None,
+    )
+    return f"queryplan guard (--queryplan-guard=fail): {text}"
