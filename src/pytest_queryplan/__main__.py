@@ -1,0 +1,50 @@
+"""``python -m pytest_queryplan merge shard1.json shard2.json ... [-o merged.json]``.
+
+Combines the ``--queryplan-report`` files of a sharded suite into one report, prints the
+same summary a single run prints, and exits 1 when any shard had a failed plan check or
+a finding at ``fail`` level (2 for unreadable input). Index hygiene is judged over the
+merged usage, so an index one shard used is not unused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pytest_queryplan.report import SessionReport, merge
+from pytest_queryplan.summary import summary_lines
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pytest_queryplan")
+    commands = parser.add_subparsers(dest="command", required=True)
+    merging = commands.add_parser("merge", help="merge --queryplan-report files of shards")
+    merging.add_argument("reports", nargs="+", type=Path, metavar="REPORT.json")
+    merging.add_argument("-o", "--output", type=Path, help="write the merged report here")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    reports = []
+    for path in args.reports:
+        try:
+            reports.append(SessionReport.from_json(json.loads(path.read_text())))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"error: cannot read {path} as a queryplan report: {exc}", file=sys.stderr)
+            return 2
+    merged = merge(reports)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(merged.to_json(), indent=2) + "\n")
+    print(f"queryplan: {len(reports)} reports merged")
+    for line in summary_lines(merged):
+        print(line)
+    return 1 if merged.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
