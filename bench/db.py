@@ -1,0 +1,103 @@
+"""The benchmark's own database: created under a name of ours, migrated, always dropped.
+
+Several people run suites on the same server, so nothing here touches another
+database: ``bench_<pid>`` is created beside them and dropped by name in a ``finally``
+(Ctrl-C and SIGTERM included), with ``WITH (FORCE)`` so a stray session cannot keep it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bench import REPO_ROOT
+
+
+def setup_django() -> None:
+    """Configure Django with upstream's settings (embedded server, or ``DATABASE_URL``)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "upstream.settings")
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    import django
+
+    django.setup()
+
+
+def server_settings() -> dict[str, Any]:
+    """The ``default`` entry of ``DATABASES`` as the settings module built it."""
+    from django.conf import settings
+
+    return dict(settings.DATABASES["default"])
+
+
+def admin_connection(entry: dict[str, Any]) -> Any:
+    """An autocommit psycopg connection to ``entry``'s own database, for CREATE/DROP."""
+    import psycopg
+
+    return psycopg.connect(
+        dbname=entry["NAME"],
+        user=entry["USER"] or None,
+        password=entry["PASSWORD"] or None,
+        host=entry["HOST"] or None,
+        port=entry["PORT"] or None,
+        autocommit=True,
+    )
+
+
+def drop_database(entry: dict[str, Any], name: str) -> None:
+    """Drop ``name`` if it exists, whoever is still connected to it."""
+    from psycopg import sql
+
+    with admin_connection(entry) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def server_version(entry: dict[str, Any]) -> str:
+    with admin_connection(entry) as admin:
+        row = admin.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "unknown"
+
+
+@contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit so ``finally`` blocks (the DROP) still run."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def bench_database(name: str) -> Iterator[str]:
+    """Create ``name``, point Django's ``default`` connection at it, migrate; drop after."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from psycopg import sql
+
+    entry = server_settings()
+    original = entry["NAME"]
+    with admin_connection(entry) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        connection.close()
+        settings.DATABASES["default"]["NAME"] = name
+        connection.settings_dict["NAME"] = name
+        call_command("migrate", verbosity=0, interactive=False)
+        yield name
+    finally:
+        connection.close()
+        settings.DATABASES["default"]["NAME"] = original
+        connection.settings_dict["NAME"] = original
+        drop_database(entry, name)
