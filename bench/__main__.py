@@ -100,7 +100,13 @@ def run(selected: tuple[str, ...], sizes: dict[str, Any]) -> dict[str, Any]:
         from bench.b2_plansize import B2Options, run_b2
 
         progress("B2: plan size")
-        results["b2"] = run_b2(B2Options(sizes=sizes["sizes"], iterations=sizes["plan_rounds"]))
+        results["b2"] = run_b2(
+            B2Options(
+                sizes=sizes["sizes"],
+                iterations=sizes["plan_rounds"],
+                round_nodes=max(sizes["sizes"]),
+            )
+        )
     if "b3" in selected:
         from bench.b3_guard import B3Options, run_b3
 

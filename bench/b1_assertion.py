@@ -119,7 +119,9 @@ def run_b1(options: B1Options) -> dict[str, Any]:
 
     from bench.db import bench_database
 
+    name = f"bench_{os.getpid()}"
     result: dict[str, Any] = {
+        "database": name,
         "query": "AlertRule: one customer's enabled rules below a priority cursor, "
         f"highest first, LIMIT {PAGE}",
         "index": INDEX,
@@ -129,7 +131,7 @@ def run_b1(options: B1Options) -> dict[str, Any]:
         "warmup": options.warmup,
         "contexts": {},
     }
-    with bench_database(f"bench_{os.getpid()}"):
+    with bench_database(name):
         customer_ids = load_rows(options.customers, options.rules)
         connection.ensure_connection()
         calls = (options.warmup + options.iterations + 1) * len(CONTENDERS)

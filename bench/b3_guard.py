@@ -149,12 +149,15 @@ def run_b3(options: B3Options) -> dict[str, Any]:
             )
     finally:
         drop_database(entry, database)
-    return summarise(options, stats, last)
+    return summarise(options, database, stats, last)
 
 
-def summarise(options: B3Options, stats: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+def summarise(
+    options: B3Options, database: str, stats: dict[str, Any], last: dict[str, Any]
+) -> dict[str, Any]:
     result: dict[str, Any] = {
         "available": True,
+        "database": database,
         "tests": options.tests,
         "queries_per_test": QUERIES_PER_TEST,
         "runs": options.runs,
