@@ -47,6 +47,19 @@ def uses_database(item: pytest.Item) -> bool:
     return bool(getattr(getattr(item, "cls", None), "databases", None))
 
 
+def postgres_aliases() -> set[str]:
+    """Every PostgreSQL connection Django is configured with; none without Django (a
+    project may well have a fixture called ``db`` of its own)."""
+    try:
+        from django.conf import settings
+        from django.db import connections
+    except ImportError:
+        return set()
+    if not settings.configured:
+        return set()
+    return {alias for alias in connections if connections[alias].vendor == "postgresql"}
+
+
 def is_catalog(table: str) -> bool:
     return table.startswith(SYSTEM_CATALOG_PREFIX)
 

@@ -8,7 +8,7 @@ reporter of ``terminal.py``; snapshot runs get ``snapshot.py``'s collection hook
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -40,9 +40,14 @@ class Recorder:
         if self.current is None:
             return
         self.current.prove(index_name)
-        if self.run.index_report:
-            for plan in plans:
-                self.current.read(user_tables(plan.tables), user_tables(plan.index_names))
+        self.read(plans)
+
+    def read(self, plans: Iterable[Plan]) -> None:
+        """For the index report: the tables and indexes these plans read (catalogs aside)."""
+        if self.current is None or not self.run.index_report:
+            return
+        for plan in plans:
+            self.current.read(user_tables(plan.tables), user_tables(plan.index_names))
 
 
 RECORDER_KEY = pytest.StashKey[Recorder]()
