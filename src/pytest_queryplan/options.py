@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_queryplan.api import MODES, Settings
+from pytest_queryplan.session import RECORDER_KEY, Recorder, register_plugins
 
 if TYPE_CHECKING:
     from pytest_queryplan.plan import Plan
@@ -156,9 +157,6 @@ def resolve_run_options(config: pytest.Config) -> RunOptions:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_DOC)
-    # Imported here: the session's modules are only needed once the run is configured.
-    from pytest_queryplan.session import RECORDER_KEY, Recorder, register_plugins
-
     recorder = config.stash[RECORDER_KEY] = Recorder(resolve_run_options(config))
     config.stash[SETTINGS_KEY] = resolve_settings(config, on_proof=recorder.proof)
     config.stash[ALLOW_SEQ_SCAN_KEY] = tuple(config.getini("queryplan_allow_seq_scan"))
