@@ -13,6 +13,7 @@ transaction control, so those two counters keep what ANALYZE measured.)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -82,34 +83,44 @@ class PostgreSQLBackend:
         """Run ``statements`` inside a throw-away (sub)transaction, in one round trip.
 
         Only the last statement takes ``params``; its rows are returned. The statements go
-        through psycopg's pipeline mode: each is parsed on its own (a syntax error in the
-        last one cannot stop the savepoint from being made first), yet all are sent
-        together and answered after one Sync.
+        through libpq's pipeline mode: each is parsed on its own (a syntax error in the
+        last one cannot stop the savepoint from being made first), yet all are sent in
+        one write and answered after one Sync. (psycopg's ``pipeline()`` would send each
+        statement in a write of its own, and wait on the socket before each: that cost
+        as much again as the EXPLAIN's own round trip.)
         """
         import psycopg
+        from psycopg.adapt import Transformer
+        from psycopg.pq import ExecStatus
 
         cursor, in_transaction = self._cursor()
+        raw = self.connection.connection
         if in_transaction:
             begin = [f"SAVEPOINT {_SAVEPOINT}"]
             end = [f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}", f"RELEASE SAVEPOINT {_SAVEPOINT}"]
+            if raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                begin.insert(0, _begin(raw))  # what psycopg sends first outside autocommit
         else:
             begin, end = ["BEGIN"], ["ROLLBACK"]
-        raw = self.connection.connection
-        result = psycopg.ClientCursor(raw)
+        encoding = raw.info.encoding
         try:
-            with raw.pipeline():
-                for statement in begin + statements[:-1]:
-                    cursor.execute(statement)
-                result.execute(statements[-1], params)
-                for statement in end:
-                    cursor.execute(statement)
-            return result.fetchall() if result.description is not None else None
+            with cursor:
+                # Bound exactly as ClientCursor.execute() would bind them.
+                last = statements[-1] if params is None else cursor.mogrify(statements[-1], params)
+            queries = [*begin, *statements[:-1], last, *end]
+            results = _pipeline(raw, [query.encode(encoding) for query in queries])
+            failed = next((r for r in results if r.status == ExecStatus.FATAL_ERROR), None)
+            if failed is not None:
+                raise psycopg.errors.error_from_result(failed, encoding=encoding)
         except psycopg.Error as exc:
             self._restore(end)
             raise ExplainError(_first_line(exc)) from exc
-        finally:
-            cursor.close()
-            result.close()
+        result = results[len(begin) + len(statements) - 1]
+        if not (result.nfields or result.status == ExecStatus.TUPLES_OK):
+            return None
+        loader = Transformer(raw)
+        loader.set_pgresult(result)
+        return loader.load_rows(0, result.ntuples, tuple)
 
     def _restore(self, end: list[str]) -> None:
         import psycopg
@@ -169,3 +180,80 @@ class PostgreSQLBackend:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _begin(raw: Any) -> str:
+    """The BEGIN psycopg itself sends before a statement outside autocommit."""
+    from psycopg import IsolationLevel
+
+    parts = ["BEGIN"]
+    if raw.isolation_level is not None:
+        level = IsolationLevel(raw.isolation_level).name.replace("_", " ")
+        parts.append(f"ISOLATION LEVEL {level}")
+    if raw.read_only is not None:
+        parts.append("READ ONLY" if raw.read_only else "READ WRITE")
+    if raw.deferrable is not None:
+        parts.append("DEFERRABLE" if raw.deferrable else "NOT DEFERRABLE")
+    return " ".join(parts)
+
+
+def _pipeline(raw: Any, queries: list[bytes]) -> list[Any]:
+    """Send ``queries`` in pipeline mode and one write; return one PGresult per query.
+
+    A query after a failed one gets a PIPELINE_ABORTED result. Waits on the socket with
+    ``select`` (interruptible). Interrupted, it cancels the server's work and drains the
+    pipeline, as psycopg's own wait does, or closes the connection if even that fails.
+    """
+    import psycopg
+
+    pgconn = raw.pgconn
+    with raw.lock:
+        pgconn.enter_pipeline_mode()
+        try:
+            for query in queries:
+                pgconn.send_query_params(query, None)
+            pgconn.pipeline_sync()
+            results = _results(pgconn)
+        except psycopg.Error:
+            with contextlib.suppress(psycopg.Error):
+                pgconn.exit_pipeline_mode()
+            raise
+        except BaseException:  # KeyboardInterrupt while the server works
+            _abandon(raw)
+            raise
+        pgconn.exit_pipeline_mode()
+    return results
+
+
+def _results(pgconn: Any, timeout: float | None = None) -> list[Any]:
+    """Flush, then read results up to the pipeline's Sync (libpq's nonblocking protocol)."""
+    import select
+
+    from psycopg.pq import ExecStatus
+
+    fd = pgconn.socket
+    while pgconn.flush():  # 1 while output remains unsent
+        readable, _, _ = select.select([fd], [fd], [], timeout)
+        if readable:
+            pgconn.consume_input()
+    results = []
+    while True:
+        while pgconn.is_busy():
+            if not select.select([fd], [], [], timeout)[0]:
+                raise TimeoutError("no answer from PostgreSQL")
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            continue  # the end of one query's results
+        if result.status == ExecStatus.PIPELINE_SYNC:
+            return results
+        results.append(result)
+
+
+def _abandon(raw: Any) -> None:
+    try:
+        raw.cancel()
+        _results(raw.pgconn, timeout=5.0)
+        raw.pgconn.exit_pipeline_mode()
+    except BaseException:  # noqa: BLE001 - the connection cannot be trusted any more
+        raw.close()
