@@ -52,7 +52,8 @@ class PostgreSQLBackend:
         self.connection = connection
         self.alias: str = connection.alias
 
-    def _cursor(self) -> Any:
+    def _connection(self) -> tuple[Any, Any]:
+        """The psycopg connection and its transaction status, checked for a usable state."""
         try:
             import psycopg
         except ImportError:  # pragma: no cover - depends on the user's environment
@@ -65,17 +66,14 @@ class PostgreSQLBackend:
                 "needs psycopg 3 (pip install 'psycopg[binary]'), which Django picks "
                 "automatically when it is installed."
             )
-        status = raw.info.transaction_status
+        status = raw.pgconn.transaction_status
         if status == psycopg.pq.TransactionStatus.INERROR:
             raise QueryPlanUsageError(
                 f"The transaction on {self.alias!r} is already aborted by an earlier error, "
                 "so nothing can be explained in it. Fix or catch that error first (Django: "
                 "wrap the failing statement in transaction.atomic())."
             )
-        # Outside autocommit (inside Django's atomic()) psycopg opens the transaction itself
-        # before our first statement, even when none is open yet: use a savepoint there too.
-        in_transaction = status != psycopg.pq.TransactionStatus.IDLE or not raw.autocommit
-        return psycopg.ClientCursor(raw), in_transaction
+        return raw, status
 
     def _isolated(
         self, statements: list[str], params: Sequence[Any] | dict[str, Any] | None
@@ -91,22 +89,25 @@ class PostgreSQLBackend:
         """
         import psycopg
         from psycopg.adapt import Transformer
-        from psycopg.pq import ExecStatus
+        from psycopg.pq import ExecStatus, TransactionStatus
 
-        cursor, in_transaction = self._cursor()
-        raw = self.connection.connection
-        if in_transaction:
+        raw, status = self._connection()
+        # Outside autocommit (inside Django's atomic()) psycopg opens the transaction itself
+        # before a first statement, even when none is open yet: use a savepoint there too,
+        # after the BEGIN psycopg would have sent.
+        if status != TransactionStatus.IDLE or not raw.autocommit:
             begin = [f"SAVEPOINT {_SAVEPOINT}"]
             end = [f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}", f"RELEASE SAVEPOINT {_SAVEPOINT}"]
-            if raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-                begin.insert(0, _begin(raw))  # what psycopg sends first outside autocommit
+            if status == TransactionStatus.IDLE:
+                begin.insert(0, _begin(raw))
         else:
             begin, end = ["BEGIN"], ["ROLLBACK"]
         encoding = raw.info.encoding
         try:
-            with cursor:
-                # Bound exactly as ClientCursor.execute() would bind them.
-                last = statements[-1] if params is None else cursor.mogrify(statements[-1], params)
+            last = statements[-1]
+            if params is not None:
+                with psycopg.ClientCursor(raw) as cursor:
+                    last = cursor.mogrify(last, params)  # bound as ClientCursor.execute() binds
             queries = [*begin, *statements[:-1], last, *end]
             results = _pipeline(raw, [query.encode(encoding) for query in queries])
             failed = next((r for r in results if r.status == ExecStatus.FATAL_ERROR), None)
