@@ -23,7 +23,7 @@ SIZES: dict[str, tuple[Any, Any]] = {
     "customers": (1000, 1000),
     "rules": (20, 20),
     "sizes": ("10,1000,10000,100000", "10,1000"),
-    "plan_rounds": (10, 2),
+    "plan_rounds": (15, 2),
     "tests": (200, 4),
     "guard_runs": (7, 1),
     "import_tests": (500, 20),
@@ -54,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     size.add_argument("--customers", type=int, help="B1: customers in the bench database (1000)")
     size.add_argument("--rules", type=int, help="B1: alert rules per customer (20)")
     size.add_argument("--sizes", help="B2: plan sizes in nodes, comma-separated")
-    size.add_argument("--plan-rounds", type=int, help="B2: timed rounds per operation (10)")
+    size.add_argument("--plan-rounds", type=int, help="B2: timed rounds per operation (15)")
     size.add_argument("--tests", type=int, help="B3: tests in each generated suite (200)")
     size.add_argument("--guard-runs", type=int, help="B3: timed runs per variant (7)")
     size.add_argument("--import-tests", type=int, help="B4: trivial tests collected (500)")

@@ -2,7 +2,10 @@
 
 Alternating (A, B, C, A, B, C, ...) spreads slow phases of a shared machine (another
 suite starting, a checkpoint, a frequency change) over every contender alike, so the
-ratio of medians stays honest even when the absolute numbers wobble.
+ratio of medians stays honest even when the absolute numbers wobble. The order rotates
+every round (A, B, C, then B, C, A, ...): a call runs faster when the one before it
+warmed the same code and data, and in a fixed order the contender after the most
+different one would always pay for that (about 5% in B1).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def alternate(
     call = 0
     clock = time.perf_counter_ns
     for round_number in range(warmup + iterations):
-        for name in names:
+        for name in rotated(names, round_number):
             thunk = contenders[name](call)
             call += 1
             start = clock()
@@ -83,7 +86,7 @@ def alternate_commands(
     samples: dict[str, list[float]] = {name: [] for name in names}
     last: dict[str, subprocess.CompletedProcess[str]] = {}
     for run in range(warmup + runs):
-        for name in names:
+        for name in rotated(names, run):
             argv = list(commands[name])
             start = time.perf_counter_ns()
             completed = subprocess.run(
@@ -96,6 +99,11 @@ def alternate_commands(
             if run >= warmup:
                 samples[name].append(elapsed)
     return {name: summarise(values) for name, values in samples.items()}, last
+
+
+def rotated(names: list[str], round_number: int) -> list[str]:
+    shift = round_number % len(names)
+    return names[shift:] + names[:shift]
 
 
 def ratio(numerator: Stats, denominator: Stats) -> float:
