@@ -21,6 +21,7 @@ import pytest
 from pytest_queryplan.plan import parse_plan
 from pytest_queryplan.render import CONDITION_KEYS
 from tests.plans import capture
+from upstream.database import connect
 
 # The marker makes pytest-django create the test database even though the tests talk to
 # it through their own connection; without it the run would use the configured database.
@@ -45,14 +46,7 @@ def server(
         assert settings["NAME"] == test_name or settings["NAME"].startswith(TEST_DATABASE_PREFIX), (
             f"refusing to build the scratch schema outside a test database: {settings['NAME']}"
         )
-        conn = psycopg.connect(
-            dbname=settings["NAME"],
-            user=settings["USER"] or None,
-            password=settings["PASSWORD"] or None,
-            host=settings["HOST"] or None,
-            port=settings["PORT"] or None,
-            autocommit=True,
-        )
+        conn = connect(settings, autocommit=True)
     with conn:
         major = conn.info.server_version // 10000
         if major not in CAPTURED_VERSIONS:

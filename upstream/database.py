@@ -118,19 +118,26 @@ def describe(settings: dict[str, Any]) -> str:
     return f"{settings['USER'] or '?'}@{where}{port}/{settings['NAME']} ({source})"
 
 
+def connect(settings: dict[str, Any], **options: Any) -> Any:
+    """A psycopg connection to a Django ``DATABASES`` entry (Unix socket or TCP alike)."""
+    import psycopg
+
+    return psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        **options,
+    )
+
+
 def check_reachable(settings: dict[str, Any]) -> None:
     """Connect once, so a bad server is one clear message rather than a traceback per test."""
     import psycopg
 
     try:
-        psycopg.connect(
-            dbname=settings["NAME"],
-            user=settings["USER"] or None,
-            password=settings["PASSWORD"] or None,
-            host=settings["HOST"] or None,
-            port=settings["PORT"] or None,
-            connect_timeout=5,
-        ).close()
+        connect(settings, connect_timeout=5).close()
     except psycopg.Error as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = (

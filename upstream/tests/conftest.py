@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
 from upstream.alerts.models import AlertRule, Channel, DriftEvent
+from upstream.database import connect
 from upstream.models import Customer, Role, UserProfile
 
 PHASE6 = ("upstream", "0002_add_missing_indexes_phase6")
@@ -81,18 +82,10 @@ def pg_connect() -> Callable[..., psycopg.Connection]:
     DATABASE_URL server alike, and the per-worker test database under xdist.
     """
 
-    def connect() -> psycopg.Connection:
-        settings = connection.settings_dict
-        return psycopg.connect(
-            dbname=settings["NAME"],
-            user=settings["USER"] or None,
-            password=settings["PASSWORD"] or None,
-            host=settings["HOST"] or None,
-            port=settings["PORT"] or None,
-            autocommit=True,
-        )
+    def connect_to_test_database() -> psycopg.Connection:
+        return connect(connection.settings_dict, autocommit=True)
 
-    return connect
+    return connect_to_test_database
 
 
 @pytest.fixture
