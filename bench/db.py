@@ -36,16 +36,9 @@ def server_settings() -> dict[str, Any]:
 
 def admin_connection(entry: dict[str, Any]) -> Any:
     """An autocommit psycopg connection to ``entry``'s own database, for CREATE/DROP."""
-    import psycopg
+    from upstream.database import connect
 
-    return psycopg.connect(
-        dbname=entry["NAME"],
-        user=entry["USER"] or None,
-        password=entry["PASSWORD"] or None,
-        host=entry["HOST"] or None,
-        port=entry["PORT"] or None,
-        autocommit=True,
-    )
+    return connect(entry, autocommit=True)
 
 
 def drop_database(entry: dict[str, Any], name: str) -> None:

@@ -14,8 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
 from django.conf import settings
+
+from upstream.database import connect
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TINY_TESTS = 4
@@ -36,15 +37,7 @@ def run_bench(output: Path) -> subprocess.CompletedProcess[str]:
 
 
 def database_names() -> set[str]:
-    entry = settings.DATABASES["default"]
-    with psycopg.connect(
-        dbname=entry["NAME"],
-        user=entry["USER"] or None,
-        password=entry["PASSWORD"] or None,
-        host=entry["HOST"] or None,
-        port=entry["PORT"] or None,
-        autocommit=True,
-    ) as connection:
+    with connect(settings.DATABASES["default"], autocommit=True) as connection:
         return {row[0] for row in connection.execute("SELECT datname FROM pg_database")}
 
 
