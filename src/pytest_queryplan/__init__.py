@@ -6,10 +6,13 @@ The public names: ``parse_plan``, ``Plan``, ``PlanNode``, ``QueryPlanAssertionEr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
-from pytest_queryplan.plan import Plan, PlanNode, parse_plan
+
+if TYPE_CHECKING:
+    from pytest_queryplan.fixtures import AssertUsesIndex, QueryPlan
+    from pytest_queryplan.plan import Plan, PlanNode, parse_plan
 
 __all__ = [
     "AssertUsesIndex",
@@ -22,10 +25,21 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The fixture types live with the fixtures; import them only when asked for.
-    if name in ("AssertUsesIndex", "QueryPlan"):
-        from pytest_queryplan import fixtures
+_LAZY = {
+    "AssertUsesIndex": "fixtures",
+    "QueryPlan": "fixtures",
+    "Plan": "plan",
+    "PlanNode": "plan",
+    "parse_plan": "plan",
+}
 
-        return getattr(fixtures, name)
-    raise AttributeError(f"module 'pytest_queryplan' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    # Every submodule import runs this package first, the plugin's entry point included:
+    # keep it to the exceptions, and import the rest when it is asked for.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pytest_queryplan' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"pytest_queryplan.{module}"), name)

@@ -6,9 +6,8 @@ configuration (:class:`Settings`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.backends import get_backend
@@ -22,24 +21,12 @@ from pytest_queryplan.messages import (
     no_query_on_table,
 )
 from pytest_queryplan.plan import Plan, PlanNode, parse_plan
+from pytest_queryplan.settings import DEFAULT_SETTINGS, MODES, Settings
 from pytest_queryplan.suggest import IndexSuggestion, suggest_index
 from pytest_queryplan.targets import to_sql
 
 if TYPE_CHECKING:
     from pytest_queryplan.plancache import PlanCache
-
-MODES = ("forced", "natural")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Defaults a call falls back to; the plugin builds them from ini keys and options."""
-
-    mode: str = "forced"
-    analyze_tables: bool = False
-    verbose: bool = False
-    #: Told of every index check that passed (the index, the plans): the plugin's summary.
-    on_proof: Callable[[str, Sequence[Plan]], None] | None = None
 
 
 def check_mode(mode: str) -> str:
@@ -84,7 +71,7 @@ def explain(
     mode: str | None = None,
     analyze: bool = False,
     analyze_tables: bool | None = None,
-    settings: Settings = Settings(),
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> Plan:
     """Parse the plan of ``target`` (QuerySet, SQL, or ``(sql, params)``) on ``using``."""
     backend = get_backend(using)
@@ -188,7 +175,7 @@ def assert_index_used(
     *,
     using: str = "default",
     mode: str | None = None,
-    settings: Settings = Settings(),
+    settings: Settings = DEFAULT_SETTINGS,
 ) -> Plan:
     """Fail unless some node of ``target``'s plan scans ``index_name``; return the plan."""
     __tracebackhide__ = True
@@ -243,7 +230,7 @@ class IndexUsageCheck(AbstractContextManager["IndexUsageCheck"]):
         using: str = "default",
         mode: str | None = None,
         every: bool = False,
-        settings: Settings = Settings(),
+        settings: Settings = DEFAULT_SETTINGS,
     ) -> None:
         _check_index_name(index_name)
         self.index_name = index_name

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import pytest
 
-from pytest_queryplan.api import (
-    IndexUsageCheck,
-    Settings,
-    assert_index_used,
-    check_mode,
-    explain,
-    explain_captured,
-)
-from pytest_queryplan.capture import CapturedQuery, capture_queries
 from pytest_queryplan.errors import QueryPlanUsageError
 from pytest_queryplan.options import SETTINGS_KEY
-from pytest_queryplan.plan import Plan
+
+if TYPE_CHECKING:
+    # The checks themselves are imported when a fixture is first used, not when pytest
+    # loads the plugin: a run that never asks for them pays nothing.
+    from pytest_queryplan.api import IndexUsageCheck
+    from pytest_queryplan.capture import CapturedQuery
+    from pytest_queryplan.plan import Plan
+    from pytest_queryplan.settings import Settings
 
 
 class AssertUsesIndex(Protocol):
@@ -50,6 +48,8 @@ class _AssertUsesIndex:
         every: bool | None = None,
     ) -> Any:
         __tracebackhide__ = True
+        from pytest_queryplan.api import IndexUsageCheck, assert_index_used
+
         if index_name is None:
             if isinstance(target, str) and len(target.split()) > 1:
                 raise QueryPlanUsageError(
@@ -84,6 +84,8 @@ class QueryPlan:
     ) -> Plan:
         """The parsed plan of a QuerySet, SQL or ``(sql, params)``. ``analyze=True`` runs it
         (EXPLAIN ANALYZE) inside a savepoint that is always rolled back."""
+        from pytest_queryplan.api import explain
+
         return explain(target, using=using, mode=mode, analyze=analyze, settings=self.settings)
 
     @contextmanager
@@ -91,6 +93,9 @@ class QueryPlan:
         self, using: str = "default", *, mode: str | None = None
     ) -> Iterator[list[CapturedQuery]]:
         """Capture the block's queries; afterwards each has ``.sql``, ``.params``, ``.plan``."""
+        from pytest_queryplan.api import check_mode, explain_captured
+        from pytest_queryplan.capture import capture_queries
+
         mode = check_mode(mode or self.settings.mode)
         with capture_queries(using) as captured:
             yield captured

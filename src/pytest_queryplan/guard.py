@@ -15,13 +15,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_queryplan.checks import filtered_seq_scans
-from pytest_queryplan.record import Finding
-from pytest_queryplan.sqlformat import short_sql
-
 if TYPE_CHECKING:
-    from pytest_queryplan.api import Settings
     from pytest_queryplan.capture import CapturedQuery
+    from pytest_queryplan.record import Finding
+    from pytest_queryplan.settings import Settings
 
 # Every fixture through which pytest-django hands out database access.
 DB_FIXTURES = frozenset(
@@ -73,6 +70,11 @@ def seq_scan_findings(
     queries: Sequence[CapturedQuery], allow: Collection[str], level: str
 ) -> list[Finding]:
     """One finding per (table, query) whose plan reads the table in a filtered seq scan."""
+    # Imported here: the marker imports this module at pytest start-up for uses_database.
+    from pytest_queryplan.checks import filtered_seq_scans
+    from pytest_queryplan.record import Finding
+    from pytest_queryplan.sqlformat import short_sql
+
     found: dict[tuple[str, str], Finding] = {}
     for query in queries:
         if query.plan is None:

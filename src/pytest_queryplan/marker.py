@@ -18,9 +18,9 @@ from pytest_queryplan.errors import QueryPlanAssertionError
 from pytest_queryplan.guard import uses_database
 
 if TYPE_CHECKING:
-    from pytest_queryplan.api import Settings
     from pytest_queryplan.capture import CapturedQuery
     from pytest_queryplan.record import TestRecord
+    from pytest_queryplan.settings import Settings
 
 _ARGUMENTS = ("uses_index", "forbid", "tables", "mode", "using", "allow_seq_scan")
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_queryplan.api import MODES, Settings
 from pytest_queryplan.session import RECORDER_KEY, Recorder, register_plugins
+from pytest_queryplan.settings import MODES, Settings
 
 if TYPE_CHECKING:
     from pytest_queryplan.plan import Plan

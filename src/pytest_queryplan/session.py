@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_queryplan.guard import user_tables
 from pytest_queryplan.plancache import PlanCache
 
 if TYPE_CHECKING:
@@ -46,11 +45,15 @@ class Recorder:
         """For the index report: the tables and indexes these plans read (catalogs aside)."""
         if self.current is None or not self.run.index_report:
             return
+        from pytest_queryplan.guard import user_tables
+
         for plan in plans:
             self.current.read(user_tables(plan.tables), user_tables(plan.index_names))
 
 
 RECORDER_KEY = pytest.StashKey[Recorder]()
+#: The key under which an xdist worker hands its stale snapshot files to the controller.
+STALE_OUTPUT = "queryplan_stale_snapshots"
 
 
 def is_xdist_worker(config: pytest.Config) -> bool:

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 HEADER = "# pytest-queryplan plan shapes: node types, relations, indexes, nesting (no costs)"
 SUFFIX = ".plan"
-STALE_OUTPUT = "queryplan_stale_snapshots"  # xdist workeroutput key
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\[\]=-]")
 
 
@@ -125,7 +124,7 @@ def pytest_deselected(items: Sequence[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    from pytest_queryplan.session import RECORDER_KEY
+    from pytest_queryplan.session import RECORDER_KEY, STALE_OUTPUT
 
     config = session.config
     recorder = config.stash[RECORDER_KEY]

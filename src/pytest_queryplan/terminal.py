@@ -8,32 +8,43 @@ xdist worker. Building the lines is ``summary.py``'s job; here they are only wri
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_queryplan.options import SETTINGS_KEY
-from pytest_queryplan.record import records_in
-from pytest_queryplan.report import SessionReport
-from pytest_queryplan.session import RECORDER_KEY
-from pytest_queryplan.snapshot import STALE_OUTPUT
-from pytest_queryplan.summary import summary_lines
+from pytest_queryplan.session import RECORDER_KEY, STALE_OUTPUT
+
+if TYPE_CHECKING:
+    from pytest_queryplan.report import SessionReport
 
 
 class QueryPlanReporter:
     def __init__(self, config: pytest.Config) -> None:
+        self.config = config
         self.recorder = config.stash[RECORDER_KEY]
-        run = self.recorder.run
-        self.report = SessionReport(
-            guard=run.guard,
-            mode=config.stash[SETTINGS_KEY].mode,
-            snapshots=run.snapshot != "off",
-            index_report=run.index_report,
-        )
+        self._report: SessionReport | None = None
+
+    @property
+    def report(self) -> SessionReport:
+        # Built on first use, so a run in which the plugin does nothing imports nothing more.
+        if self._report is None:
+            from pytest_queryplan.report import SessionReport
+
+            run = self.recorder.run
+            self._report = SessionReport(
+                guard=run.guard,
+                mode=self.config.stash[SETTINGS_KEY].mode,
+                snapshots=run.snapshot != "off",
+                index_report=run.index_report,
+            )
+        return self._report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # The record is made in the call phase; later reports carry the same properties.
-        if report.when == "call":
+        if report.when == "call" and report.user_properties:
+            from pytest_queryplan.record import records_in
+
             for record in records_in(report.user_properties):
                 self.report.add(report.nodeid, record)
 
@@ -50,6 +61,8 @@ class QueryPlanReporter:
             path.write_text(json.dumps(self.report.to_json(), indent=2) + "\n")
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        from pytest_queryplan.summary import summary_lines
+
         lines = summary_lines(self.report)
         if not lines:
             return
