@@ -184,7 +184,8 @@ def assert_index_used(
     sql, params = to_sql(target, using)
     mode = check_mode(mode or settings.mode)
     plan = explain_sql(backend, sql, params, mode=mode, analyze_tables=settings.analyze_tables)
-    verdict(backend, index_name, [ExplainedQuery(sql, plan)], mode=mode, verbose=settings.verbose)
+    query = CapturedQuery(sql, params, using, plan)
+    verdict(backend, index_name, [query], mode=mode, verbose=settings.verbose)
     if settings.on_proof is not None:
         settings.on_proof(index_name, [plan])
     return plan
@@ -205,9 +206,9 @@ def explain_captured(
     """Fill in ``plan`` (or ``error``) of every captured query, through ``cache`` if given."""
     backends: dict[str, Backend] = {}
     for query in captured:
-        backend = backends.get(query.using) or backends.setdefault(
-            query.using, get_backend(query.using)
-        )
+        backend = backends.get(query.using)
+        if backend is None:
+            backend = backends[query.using] = get_backend(query.using)
 
         def run(query: CapturedQuery = query, backend: Backend = backend) -> Plan:
             return explain_sql(
@@ -254,11 +255,10 @@ class IndexUsageCheck(AbstractContextManager["IndexUsageCheck"]):
         if exc_type is not None:
             return None  # the block's own exception propagates; no plan verdict
         explain_captured(self.captured, mode=self.mode, analyze_tables=self.settings.analyze_tables)
-        queries = [ExplainedQuery(q.sql, q.plan, q.error) for q in self.captured]
         verdict(
             self.backend,
             self.index_name,
-            queries,
+            self.captured,
             mode=self.mode,
             verbose=self.settings.verbose,
             every=self.every,

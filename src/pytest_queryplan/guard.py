@@ -93,11 +93,11 @@ def failure_text(
 ) -> str:
     """The failing test's message: the offending plans marked, and an index suggestion."""
     from pytest_queryplan.api import seq_scan_suggestion
-    from pytest_queryplan.messages import ExplainedQuery, findings
+    from pytest_queryplan.messages import findings
 
     catalogs = {t for q in queries if q.plan for t in q.plan.tables if is_catalog(t)}
     text = findings(
-        [ExplainedQuery(q.sql, q.plan, q.error) for q in queries],
+        queries,
         forbid=(),
         tables=None,
         allow=set(allow) | catalogs,

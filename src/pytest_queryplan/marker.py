@@ -112,16 +112,15 @@ def run_checks(
     """The marker's checks over its explained ``queries``: one failure text per failed check."""
     from pytest_queryplan.api import seq_scan_suggestion, verdict
     from pytest_queryplan.backends import get_backend
-    from pytest_queryplan.messages import ExplainedQuery, findings
+    from pytest_queryplan.messages import findings
 
-    explained = [ExplainedQuery(q.sql, q.plan, q.error) for q in queries]
     failures = []
     for name in spec.uses_index:
         try:
             verdict(
                 get_backend(spec.using),
                 name,
-                explained,
+                queries,
                 mode=mode,
                 verbose=settings.verbose,
                 block=True,
@@ -133,7 +132,7 @@ def run_checks(
             record.prove(name)
     if spec.forbid or spec.checks_seq_scans:
         text = findings(
-            explained,
+            queries,
             forbid=spec.forbid,
             tables=spec.tables,
             allow=allow,

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pytest_queryplan.checks import SEQ_SCAN
 from pytest_queryplan.sqlformat import format_sql
@@ -25,13 +24,12 @@ MODE_TEXT = {
 VERBOSE_HINT = "(run pytest with -v for costs, row estimates and all conditions)"
 
 
-@dataclass(frozen=True)
-class ExplainedQuery:
-    """One statement and its plan (or why it could not be explained)."""
+class ExplainedQuery(Protocol):
+    """One statement and its plan (or why it could not be explained): a CapturedQuery."""
 
     sql: str
     plan: Plan | None
-    error: str | None = None
+    error: str | None
 
 
 def indent(text: str, prefix: str = "    ") -> str:
