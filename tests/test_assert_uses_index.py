@@ -180,3 +180,15 @@ def _user(name):
     from django.contrib.auth.models import User
 
     return User.objects.create(username=name)
+
+
+def test_analyze_tables_per_call_overrides_the_ini(assert_uses_index, customer):
+    """30 members on one page, ANALYZEd: the natural planner rightly reads them whole."""
+    for n in range(30):
+        UserProfile.objects.create(user=_user(f"m{n}"), customer=customer, role="viewer")
+    with pytest.raises(QueryPlanAssertionError, match="read upstream_userprofile sequentially"):
+        assert_uses_index(owners(customer), OWNER_INDEX, mode="natural", analyze_tables=True)
+    with pytest.raises(QueryPlanAssertionError, match="read upstream_userprofile sequentially"):
+        with assert_uses_index(OWNER_INDEX, mode="natural", analyze_tables=True):
+            list(owners(customer))
+    assert_uses_index(owners(customer), OWNER_INDEX, analyze_tables=True)  # forced: it can

@@ -133,8 +133,6 @@ def test_natural_mode_analyze_tables_sees_test_rows_and_rolls_back_statistics(qu
     statistics = "SELECT count(*) FROM pg_statistic WHERE starelid = 'upstream_customer'::regclass"
     before = scalar(statistics)
     Customer.objects.bulk_create(Customer(name=f"n{i}", slug=f"n{i}") for i in range(700))
-    from pytest_queryplan.api import explain
-
-    fresh = explain(Customer.objects.all(), mode="natural", analyze_tables=True)
+    fresh = queryplan.explain(Customer.objects.all(), mode="natural", analyze_tables=True)
     assert fresh.root.plan_rows == 700  # statistics include the rows this test inserted
     assert scalar(statistics) == before  # the pg_statistic rows went with the savepoint

@@ -25,12 +25,24 @@ class AssertUsesIndex(Protocol):
 
     @overload
     def __call__(
-        self, target: Any, index_name: str, *, using: str = ..., mode: str | None = ...
+        self,
+        target: Any,
+        index_name: str,
+        *,
+        using: str = ...,
+        mode: str | None = ...,
+        analyze_tables: bool | None = ...,
     ) -> Plan: ...
 
     @overload
     def __call__(
-        self, index_name: str, *, using: str = ..., mode: str | None = ..., every: bool = ...
+        self,
+        index_name: str,
+        *,
+        using: str = ...,
+        mode: str | None = ...,
+        every: bool = ...,
+        analyze_tables: bool | None = ...,
     ) -> IndexUsageCheck: ...
 
 
@@ -46,10 +58,12 @@ class _AssertUsesIndex:
         using: str = "default",
         mode: str | None = None,
         every: bool | None = None,
+        analyze_tables: bool | None = None,
     ) -> Any:
         __tracebackhide__ = True
         from pytest_queryplan.api import IndexUsageCheck, assert_index_used
 
+        settings = _with_analyze(self.settings, analyze_tables)
         if index_name is None:
             if isinstance(target, str) and len(target.split()) > 1:
                 raise QueryPlanUsageError(
@@ -63,14 +77,23 @@ class _AssertUsesIndex:
                     "call assert_uses_index(queryset, 'index_name')."
                 )
             return IndexUsageCheck(
-                target, using=using, mode=mode, every=bool(every), settings=self.settings
+                target, using=using, mode=mode, every=bool(every), settings=settings
             )
         if every is not None:
             raise QueryPlanUsageError(
                 "every= applies only to the block form: `with assert_uses_index(name, "
                 "every=True):`."
             )
-        return assert_index_used(target, index_name, using=using, mode=mode, settings=self.settings)
+        return assert_index_used(target, index_name, using=using, mode=mode, settings=settings)
+
+
+def _with_analyze(settings: Settings, analyze_tables: bool | None) -> Settings:
+    """``analyze_tables=`` of one call overrides ini ``queryplan_analyze``."""
+    if analyze_tables is None:
+        return settings
+    from dataclasses import replace
+
+    return replace(settings, analyze_tables=analyze_tables)
 
 
 class QueryPlan:
@@ -80,17 +103,28 @@ class QueryPlan:
         self.settings = settings
 
     def explain(
-        self, target: Any, *, using: str = "default", mode: str | None = None, analyze: bool = False
+        self,
+        target: Any,
+        *,
+        using: str = "default",
+        mode: str | None = None,
+        analyze: bool = False,
+        analyze_tables: bool | None = None,
     ) -> Plan:
         """The parsed plan of a QuerySet, SQL or ``(sql, params)``. ``analyze=True`` runs it
         (EXPLAIN ANALYZE) inside a savepoint that is always rolled back."""
         from pytest_queryplan.api import explain
 
-        return explain(target, using=using, mode=mode, analyze=analyze, settings=self.settings)
+        settings = _with_analyze(self.settings, analyze_tables)
+        return explain(target, using=using, mode=mode, analyze=analyze, settings=settings)
 
     @contextmanager
     def capture(
-        self, using: str = "default", *, mode: str | None = None
+        self,
+        using: str = "default",
+        *,
+        mode: str | None = None,
+        analyze_tables: bool | None = None,
     ) -> Iterator[list[CapturedQuery]]:
         """Capture the block's queries; afterwards each has ``.sql``, ``.params``, ``.plan``."""
         from pytest_queryplan.api import check_mode, explain_captured
@@ -99,7 +133,8 @@ class QueryPlan:
         mode = check_mode(mode or self.settings.mode)
         with capture_queries(using) as captured:
             yield captured
-        explain_captured(captured, mode=mode, analyze_tables=self.settings.analyze_tables)
+        analyze = self.settings.analyze_tables if analyze_tables is None else analyze_tables
+        explain_captured(captured, mode=mode, analyze_tables=analyze)
 
 
 @pytest.fixture
