@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_queryplan.checks import SEQ_SCAN
 from pytest_queryplan.sqlformat import format_sql
@@ -28,6 +28,7 @@ class ExplainedQuery(Protocol):
     """One statement and its plan (or why it could not be explained): a CapturedQuery."""
 
     sql: str
+    params: Any
     plan: Plan | None
     error: str | None
 

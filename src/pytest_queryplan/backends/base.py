@@ -19,6 +19,8 @@ class IndexInfo:
     method: str = "btree"
     valid: bool = True
     unique: bool = False
+    #: Backs a constraint (primary key, unique, exclusion): DROP INDEX cannot hide it.
+    constraint: bool = False
 
     @property
     def is_partial(self) -> bool:
@@ -41,8 +43,11 @@ class Backend(Protocol):
         forced: bool,
         analyze: bool = False,
         analyze_tables: Iterable[str] = (),
+        hide_indexes: Iterable[str] = (),
     ) -> Any:
-        """Run EXPLAIN (FORMAT JSON) and return its raw output, leaving no trace."""
+        """Run EXPLAIN (FORMAT JSON) and return its raw output, leaving no trace.
+
+        ``hide_indexes`` are out of the planner's sight for this EXPLAIN only."""
 
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]:
         """Catalog entries of the named indexes that exist."""

@@ -26,7 +26,8 @@ _INDEX_COLUMNS = """
 SELECT i.relname, t.relname, pg_get_indexdef(x.indexrelid),
        ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true)
              FROM generate_series(1, x.indnkeyatts) AS k ORDER BY k),
-       pg_get_expr(x.indpred, x.indrelid), am.amname, x.indisvalid, x.indisunique
+       pg_get_expr(x.indpred, x.indrelid), am.amname, x.indisvalid, x.indisunique,
+       EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = x.indexrelid)
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
@@ -140,10 +141,14 @@ class PostgreSQLBackend:
         forced: bool,
         analyze: bool = False,
         analyze_tables: Iterable[str] = (),
+        hide_indexes: Iterable[str] = (),
     ) -> Any:
         quote = self.connection.ops.quote_name
         statements = ["SET LOCAL enable_seqscan = off"] if forced else []
         statements += [f"ANALYZE {quote(table)}" for table in analyze_tables]
+        # DDL is transactional: the dropped indexes come back with the savepoint's rollback,
+        # and the ACCESS EXCLUSIVE locks it took are released with it.
+        statements += [f"DROP INDEX {quote(name)}" for name in hide_indexes]
         options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
         statements.append(f"EXPLAIN ({options}) {sql}")
         rows = self._isolated(statements, params)
@@ -163,8 +168,11 @@ class PostgreSQLBackend:
                 method=method,
                 valid=valid,
                 unique=unique,
+                constraint=constraint,
             )
-            for name, table, definition, columns, predicate, method, valid, unique in rows
+            for name, table, definition, columns, predicate, method, valid, unique, constraint in (
+                rows
+            )
         ]
 
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]:
