@@ -75,12 +75,13 @@ def alternate_commands(
     warmup: int,
     cwd: str,
     env: Mapping[str, str],
-    check: Callable[[str, subprocess.CompletedProcess[str]], None] | None = None,
+    expect: str | None = None,
+    label: str = "",
 ) -> tuple[dict[str, Stats], dict[str, subprocess.CompletedProcess[str]]]:
     """Wall time of whole processes, alternating; returns the stats and each last run.
 
-    ``check(name, completed)`` may raise to stop a benchmark whose command misbehaves
-    (a failing inner suite would time the wrong thing).
+    A run that exits non-zero or whose output lacks ``expect`` stops the benchmark: a
+    failing inner suite would time the wrong thing.
     """
     names = list(commands)
     samples: dict[str, list[float]] = {name: [] for name in names}
@@ -93,8 +94,11 @@ def alternate_commands(
                 argv, cwd=cwd, env=dict(env), capture_output=True, text=True, check=False
             )
             elapsed = time.perf_counter_ns() - start
-            if check is not None:
-                check(name, completed)
+            if expect is not None and (completed.returncode or expect not in completed.stdout):
+                raise RuntimeError(
+                    f"{label} {name}: expected {expect!r}, got exit {completed.returncode}:\n"
+                    f"{completed.stdout[-3000:]}{completed.stderr[-2000:]}"
+                )
             last[name] = completed
             if run >= warmup:
                 samples[name].append(elapsed)
