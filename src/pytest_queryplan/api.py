@@ -188,17 +188,18 @@ def _ask_without_competitors(
     whose plan then scans the named index gets that plan. Indexes backing a constraint
     cannot be dropped and stay in the way.
     """
-    for query in queries:
-        if query.plan is None or query.plan.index_names & names:
-            continue
-        used = query.plan.index_names - names
-        if not used:
-            continue
-        hide = sorted(
-            info.name
-            for info in backend.index_info(used)
-            if info.table in tables and not info.constraint
-        )
+    pending = [q for q in queries if q.plan is not None and not q.plan.index_names & names]
+    used = {name for q in pending for name in q.plan.index_names} - names
+    if not used:
+        return
+    # One catalog look-up for every competitor of every query.
+    hideable = {
+        info.name
+        for info in backend.index_info(used)
+        if info.table in tables and not info.constraint
+    }
+    for query in pending:
+        hide = sorted(hideable & query.plan.index_names)
         if not hide:
             continue
         try:

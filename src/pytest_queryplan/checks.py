@@ -11,11 +11,6 @@ if TYPE_CHECKING:
 SEQ_SCAN = "Seq Scan"
 
 
-def nodes_using(plan: Plan, names: Collection[str]) -> list[PlanNode]:
-    """Nodes that scan any of ``names`` (an index plus its attached partition indexes)."""
-    return [node for node in plan.nodes() if node.index_name in names]
-
-
 def filtered_seq_scans(plan: Plan, allow: Collection[str] = ()) -> list[PlanNode]:
     """Sequential scans carrying a Filter: a WHERE clause that no index served.
 
@@ -59,7 +54,3 @@ def forbidden_nodes(
         if tables is None or any(name in tables for name in relations_under(node)):
             found.append(node)
     return found
-
-
-def reads_table(plan: Plan, table: str) -> bool:
-    return table in plan.tables

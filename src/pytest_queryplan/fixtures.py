@@ -133,8 +133,8 @@ class QueryPlan:
         mode = check_mode(mode or self.settings.mode)
         with capture_queries(using) as captured:
             yield captured
-        analyze = self.settings.analyze_tables if analyze_tables is None else analyze_tables
-        explain_captured(captured, mode=mode, analyze_tables=analyze)
+        settings = _with_analyze(self.settings, analyze_tables)
+        explain_captured(captured, mode=mode, analyze_tables=settings.analyze_tables)
 
 
 @pytest.fixture
