@@ -61,7 +61,7 @@ def contenders(customer_ids: list[int], offset: int) -> dict[str, Prepare]:
     import psycopg
     from django.db import connection
 
-    from pytest_queryplan.api import assert_index_used
+    from pytest_queryplan.db.assertions import assert_index_used
     from upstream.alerts.models import AlertRule
 
     count = len(customer_ids)

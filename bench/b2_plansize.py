@@ -53,7 +53,7 @@ def deep_recursion(enabled: bool) -> Iterator[None]:
 
 
 def operations(text: str, nested: bool) -> dict[str, Prepare]:
-    from pytest_queryplan.plan import parse_plan
+    from pytest_queryplan.core.plan import parse_plan
 
     with deep_recursion(nested):
         data = json.loads(text)
@@ -100,7 +100,7 @@ def operations(text: str, nested: bool) -> dict[str, Prepare]:
 
 def check(text: str, nodes: int, nested: bool) -> None:
     """The plugin must get every answer right at the default recursion limit."""
-    from pytest_queryplan.plan import parse_plan
+    from pytest_queryplan.core.plan import parse_plan
 
     with deep_recursion(nested):
         data = json.loads(text)

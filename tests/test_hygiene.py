@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_queryplan.hygiene import IndexEntry, key_items, redundant, unused
+from pytest_queryplan.core.hygiene import IndexEntry, key_items, redundant, unused
 
 
 def index(name: str, table: str, keys: str, *, unique: bool = False, where: str = "") -> IndexEntry:

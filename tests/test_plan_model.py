@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pytest_queryplan.plan import Plan, PlanNode, parse_plan, quote_identifier
+from pytest_queryplan.core.plan import Plan, PlanNode, parse_plan, quote_identifier
 
 PLANS_DIR = Path(__file__).resolve().parent / "plans"
 FIXTURES = sorted(PLANS_DIR.glob("pg*/*.json"))

@@ -13,8 +13,8 @@ from textwrap import dedent
 
 import pytest
 
-from pytest_queryplan.plan import Plan, PlanNode, parse_plan
-from pytest_queryplan.render import render
+from pytest_queryplan.core.plan import Plan, PlanNode, parse_plan
+from pytest_queryplan.core.render import render
 
 PLANS_DIR = Path(__file__).resolve().parent / "plans"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from pytest_queryplan.record import PROPERTY, Finding, TestRecord, records_in
-from pytest_queryplan.report import SessionReport, merge
-from pytest_queryplan.summary import summary_lines
+from pytest_queryplan.core.record import PROPERTY, Finding, TestRecord, records_in
+from pytest_queryplan.core.report import SessionReport, merge
+from pytest_queryplan.core.summary import summary_lines
 
 FK = {
     "name": "upstream_userprofile_customer_id_bb264335",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_queryplan.capture import CapturedQuery
-from pytest_queryplan.plan import parse_plan
+from pytest_queryplan.core.plan import parse_plan
+from pytest_queryplan.db.capture import CapturedQuery
 from pytest_queryplan.snapshot import compared, path_for, render, shape_lines, stale
 from tests.conftest import write_ini
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_queryplan.suggest import filter_columns, suggest_index
+from pytest_queryplan.core.suggest import filter_columns, suggest_index
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
 
 if TYPE_CHECKING:
+    from pytest_queryplan.core.plan import Plan, PlanNode, parse_plan
     from pytest_queryplan.fixtures import AssertUsesIndex, QueryPlan
-    from pytest_queryplan.plan import Plan, PlanNode, parse_plan
 
 __all__ = [
     "AssertUsesIndex",
@@ -28,9 +28,9 @@ __all__ = [
 _LAZY = {
     "AssertUsesIndex": "fixtures",
     "QueryPlan": "fixtures",
-    "Plan": "plan",
-    "PlanNode": "plan",
-    "parse_plan": "plan",
+    "Plan": "core.plan",
+    "PlanNode": "core.plan",
+    "parse_plan": "core.plan",
 }
 
 

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_queryplan.report import SessionReport, merge
-from pytest_queryplan.summary import summary_lines
+from pytest_queryplan.core.report import SessionReport, merge
+from pytest_queryplan.core.summary import summary_lines
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,10 +14,10 @@ from pytest_queryplan.options import SETTINGS_KEY
 if TYPE_CHECKING:
     # The checks themselves are imported when a fixture is first used, not when pytest
     # loads the plugin: a run that never asks for them pays nothing.
-    from pytest_queryplan.api import IndexUsageCheck
-    from pytest_queryplan.capture import CapturedQuery
-    from pytest_queryplan.plan import Plan
-    from pytest_queryplan.settings import Settings
+    from pytest_queryplan.core.defaults import Settings
+    from pytest_queryplan.core.plan import Plan
+    from pytest_queryplan.db.assertions import IndexUsageCheck
+    from pytest_queryplan.db.capture import CapturedQuery
 
 
 class AssertUsesIndex(Protocol):
@@ -61,7 +61,7 @@ class _AssertUsesIndex:
         analyze_tables: bool | None = None,
     ) -> Any:
         __tracebackhide__ = True
-        from pytest_queryplan.api import IndexUsageCheck, assert_index_used
+        from pytest_queryplan.db.assertions import IndexUsageCheck, assert_index_used
 
         settings = _with_analyze(self.settings, analyze_tables)
         if index_name is None:
@@ -113,7 +113,7 @@ class QueryPlan:
     ) -> Plan:
         """The parsed plan of a QuerySet, SQL or ``(sql, params)``. ``analyze=True`` runs it
         (EXPLAIN ANALYZE) inside a savepoint that is always rolled back."""
-        from pytest_queryplan.api import explain
+        from pytest_queryplan.db.assertions import explain
 
         settings = _with_analyze(self.settings, analyze_tables)
         return explain(target, using=using, mode=mode, analyze=analyze, settings=settings)
@@ -127,8 +127,8 @@ class QueryPlan:
         analyze_tables: bool | None = None,
     ) -> Iterator[list[CapturedQuery]]:
         """Capture the block's queries; afterwards each has ``.sql``, ``.params``, ``.plan``."""
-        from pytest_queryplan.api import check_mode, explain_captured
-        from pytest_queryplan.capture import capture_queries
+        from pytest_queryplan.db.assertions import check_mode, explain_captured
+        from pytest_queryplan.db.capture import capture_queries
 
         mode = check_mode(mode or self.settings.mode)
         with capture_queries(using) as captured:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_queryplan.capture import CapturedQuery
-    from pytest_queryplan.record import Finding
-    from pytest_queryplan.settings import Settings
+    from pytest_queryplan.core.defaults import Settings
+    from pytest_queryplan.core.record import Finding
+    from pytest_queryplan.db.capture import CapturedQuery
 
 # Every fixture through which pytest-django hands out database access.
 DB_FIXTURES = frozenset(
@@ -71,9 +71,9 @@ def seq_scan_findings(
 ) -> list[Finding]:
     """One finding per (table, query) whose plan reads the table in a filtered seq scan."""
     # Imported here: the marker imports this module at pytest start-up for uses_database.
-    from pytest_queryplan.checks import filtered_seq_scans
-    from pytest_queryplan.record import Finding
-    from pytest_queryplan.sqlformat import short_sql
+    from pytest_queryplan.core.checks import filtered_seq_scans
+    from pytest_queryplan.core.record import Finding
+    from pytest_queryplan.core.sqltext import short_sql
 
     found: dict[tuple[str, str], Finding] = {}
     for query in queries:
@@ -92,8 +92,8 @@ def failure_text(
     queries: Sequence[CapturedQuery], allow: Collection[str], settings: Settings, mode: str
 ) -> str:
     """The failing test's message: the offending plans marked, and an index suggestion."""
-    from pytest_queryplan.api import seq_scan_suggestion
-    from pytest_queryplan.messages import findings
+    from pytest_queryplan.core.messages import findings
+    from pytest_queryplan.db.assertions import seq_scan_suggestion
 
     catalogs = {t for q in queries if q.plan for t in q.plan.tables if is_catalog(t)}
     text = findings(

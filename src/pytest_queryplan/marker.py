@@ -18,9 +18,9 @@ from pytest_queryplan.errors import QueryPlanAssertionError
 from pytest_queryplan.guard import uses_database
 
 if TYPE_CHECKING:
-    from pytest_queryplan.capture import CapturedQuery
-    from pytest_queryplan.record import TestRecord
-    from pytest_queryplan.settings import Settings
+    from pytest_queryplan.core.defaults import Settings
+    from pytest_queryplan.core.record import TestRecord
+    from pytest_queryplan.db.capture import CapturedQuery
 
 _ARGUMENTS = ("uses_index", "forbid", "tables", "mode", "using", "allow_seq_scan")
 
@@ -110,9 +110,9 @@ def run_checks(
     mode: str,
 ) -> list[str]:
     """The marker's checks over its explained ``queries``: one failure text per failed check."""
-    from pytest_queryplan.api import seq_scan_suggestion, verdict
     from pytest_queryplan.backends import get_backend
-    from pytest_queryplan.messages import findings
+    from pytest_queryplan.core.messages import findings
+    from pytest_queryplan.db.assertions import seq_scan_suggestion, verdict
 
     failures = []
     for name in spec.uses_index:

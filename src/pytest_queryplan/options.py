@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_queryplan.core.defaults import MODES, Settings
 from pytest_queryplan.session import RECORDER_KEY, Recorder, register_plugins
-from pytest_queryplan.settings import MODES, Settings
 
 if TYPE_CHECKING:
-    from pytest_queryplan.plan import Plan
+    from pytest_queryplan.core.plan import Plan
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 ALLOW_SEQ_SCAN_KEY = pytest.StashKey[tuple[str, ...]]()

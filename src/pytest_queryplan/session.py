@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_queryplan.plancache import PlanCache
+from pytest_queryplan.db.plancache import PlanCache
 
 if TYPE_CHECKING:
+    from pytest_queryplan.core.plan import Plan
+    from pytest_queryplan.core.record import TestRecord
     from pytest_queryplan.options import RunOptions
-    from pytest_queryplan.plan import Plan
-    from pytest_queryplan.record import TestRecord
 
 
 @dataclass

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_queryplan.sqlformat import short_sql
+from pytest_queryplan.core.sqltext import short_sql
 
 if TYPE_CHECKING:
-    from pytest_queryplan.capture import CapturedQuery
+    from pytest_queryplan.core.plan import Plan
+    from pytest_queryplan.db.capture import CapturedQuery
     from pytest_queryplan.options import RunOptions
-    from pytest_queryplan.plan import Plan
 
 HEADER = "# pytest-queryplan plan shapes: node types, relations, indexes, nesting (no costs)"
 SUFFIX = ".plan"

@@ -16,7 +16,7 @@ from pytest_queryplan.options import SETTINGS_KEY
 from pytest_queryplan.session import RECORDER_KEY, STALE_OUTPUT
 
 if TYPE_CHECKING:
-    from pytest_queryplan.report import SessionReport
+    from pytest_queryplan.core.report import SessionReport
 
 
 class QueryPlanReporter:
@@ -29,7 +29,7 @@ class QueryPlanReporter:
     def report(self) -> SessionReport:
         # Built on first use, so a run in which the plugin does nothing imports nothing more.
         if self._report is None:
-            from pytest_queryplan.report import SessionReport
+            from pytest_queryplan.core.report import SessionReport
 
             run = self.recorder.run
             self._report = SessionReport(
@@ -43,7 +43,7 @@ class QueryPlanReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # The record is made in the call phase; later reports carry the same properties.
         if report.when == "call" and report.user_properties:
-            from pytest_queryplan.record import records_in
+            from pytest_queryplan.core.record import records_in
 
             for record in records_in(report.user_properties):
                 self.report.add(report.nodeid, record)
@@ -61,7 +61,7 @@ class QueryPlanReporter:
             path.write_text(json.dumps(self.report.to_json(), indent=2) + "\n")
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        from pytest_queryplan.summary import summary_lines
+        from pytest_queryplan.core.summary import summary_lines
 
         lines = summary_lines(self.report)
         if not lines:

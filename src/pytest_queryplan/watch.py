@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_queryplan import guard
+from pytest_queryplan.core.hygiene import IndexEntry
+from pytest_queryplan.core.record import PROPERTY, TestRecord
 from pytest_queryplan.errors import QueryPlanAssertionError
-from pytest_queryplan.hygiene import IndexEntry
 from pytest_queryplan.options import ALLOW_SEQ_SCAN_KEY, SETTINGS_KEY
-from pytest_queryplan.record import PROPERTY, TestRecord
 from pytest_queryplan.session import RECORDER_KEY
 
 if TYPE_CHECKING:
-    from pytest_queryplan.capture import CapturedQuery
+    from pytest_queryplan.db.capture import CapturedQuery
     from pytest_queryplan.marker import MarkerSpec
 
 
@@ -64,7 +64,7 @@ class TestWatch:
         with ExitStack() as stack:
             lists: list[list[CapturedQuery]] = []
             if aliases:  # Django is imported only for a test that has something to capture
-                from pytest_queryplan.capture import capture_queries
+                from pytest_queryplan.db.capture import capture_queries
 
                 lists = [stack.enter_context(capture_queries(alias)) for alias in aliases]
             try:
@@ -77,7 +77,7 @@ class TestWatch:
     def verdict(self) -> None:
         """Explain what the body ran, check it, and fail the test with every failure found."""
         __tracebackhide__ = True
-        from pytest_queryplan.api import check_mode, explain_captured
+        from pytest_queryplan.db.assertions import check_mode, explain_captured
 
         spec = self.spec
         mode = check_mode((spec.mode if spec else None) or self.settings.mode)

@@ -6,8 +6,8 @@ of ``python -m pytest_queryplan merge``. An empty list means: print nothing at a
 
 from __future__ import annotations
 
-from pytest_queryplan.hygiene import redundant, unused
-from pytest_queryplan.report import SessionReport
+from pytest_queryplan.core.hygiene import redundant, unused
+from pytest_queryplan.core.report import SessionReport
 
 
 def _plural(number: int, one: str, many: str | None = None) -> str:

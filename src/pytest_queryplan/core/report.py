@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_queryplan.hygiene import IndexEntry, redundant, unused
-from pytest_queryplan.record import TestRecord
+from pytest_queryplan.core.hygiene import IndexEntry, redundant, unused
+from pytest_queryplan.core.record import TestRecord
 
 FORMAT = 1
 _COUNTS = ("run", "passed", "failed", "warned")

@@ -1,4 +1,4 @@
-"""The plan renderer: a :class:`~pytest_queryplan.plan.Plan` as an indented text tree.
+"""The plan renderer: a :class:`~pytest_queryplan.core.plan.Plan` as an indented text tree.
 
 This module owns the text a failure message shows for a plan. The layout is psql's
 text ``EXPLAIN`` (``->  `` before every child, ``InitPlan 1`` / ``SubPlan 1`` headers,
@@ -9,9 +9,10 @@ reader sees the shape they know from ``EXPLAIN`` itself. Pure: stdlib only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_queryplan.plan import Plan, PlanNode
+if TYPE_CHECKING:
+    from pytest_queryplan.core.plan import Plan, PlanNode
 
 __all__ = ["MARK_ARROW", "render"]
 
@@ -52,7 +53,9 @@ def render(
     ``(cost=a..b rows=n)`` to every node, every node's conditions, and the planning
     and execution times when the plan was made with ANALYZE.
     """
-    root = plan.root if isinstance(plan, Plan) else plan
+    # A Plan has a root; a PlanNode is its own (no import of plan.py: it imports this module).
+    whole = getattr(plan, "root", None)
+    root = whole if whole is not None else plan
     marks = marks or {}
     lines: list[str] = []
     # ``indent`` counts two-space steps the way explain.c's es->indent does: a child's
@@ -89,7 +92,7 @@ def render(
         children = node.children
         if children:
             stack.extend([(child, indent) for child in reversed(children)])
-    if verbose and isinstance(plan, Plan):
+    if verbose and whole is not None:
         for key in ("Planning Time", "Execution Time"):
             value = plan.raw.get(key)
             if value is not None:

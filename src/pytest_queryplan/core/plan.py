@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
+from pytest_queryplan.core.render import render
+
 __all__ = ["Plan", "PlanNode", "parse_plan"]
 
 # Node types that read an index. In JSON the parallel and backward forms keep these base
@@ -294,9 +296,7 @@ class Plan:
         return found
 
     def render(self, marks: Mapping[PlanNode, str] | None = None, verbose: bool = False) -> str:
-        """The plan as an indented tree like psql's; see :func:`pytest_queryplan.render.render`."""
-        from pytest_queryplan.render import render
-
+        """The plan as an indented tree like psql's (:func:`.render.render`)."""
         return render(self, marks=marks, verbose=verbose)
 
 

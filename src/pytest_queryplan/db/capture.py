@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_queryplan.plan import Plan
+    from pytest_queryplan.core.plan import Plan
 
 _EXPLAINABLE = frozenset({"select", "with", "values", "table", "update", "delete"})
 _LEADING = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(*\s*([A-Za-z]+)", re.DOTALL)

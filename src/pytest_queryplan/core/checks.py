@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_queryplan.plan import Plan, PlanNode
+    from pytest_queryplan.core.plan import Plan, PlanNode
 
 SEQ_SCAN = "Seq Scan"
 

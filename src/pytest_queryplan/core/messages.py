@@ -9,13 +9,13 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pytest_queryplan.checks import SEQ_SCAN
-from pytest_queryplan.sqlformat import format_sql
+from pytest_queryplan.core.checks import SEQ_SCAN
+from pytest_queryplan.core.sqltext import format_sql
 
 if TYPE_CHECKING:
     from pytest_queryplan.backends.base import IndexInfo
-    from pytest_queryplan.plan import Plan, PlanNode
-    from pytest_queryplan.suggest import IndexSuggestion
+    from pytest_queryplan.core.plan import Plan, PlanNode
+    from pytest_queryplan.core.suggest import IndexSuggestion
 
 MODE_TEXT = {
     "forced": "mode: forced, sequential scans discouraged with enable_seqscan = off",
@@ -224,7 +224,7 @@ def findings(
     suggest: Callable[[PlanNode], IndexSuggestion | None] | None = None,
 ) -> str | None:
     """Forbidden node types (or, with no ``forbid``, filtered sequential scans) in the plans."""
-    from pytest_queryplan.checks import filtered_seq_scans, forbidden_nodes
+    from pytest_queryplan.core.checks import filtered_seq_scans, forbidden_nodes
 
     allow = set(allow)
     blocks = []

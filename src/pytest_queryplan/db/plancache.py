@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_queryplan.capture import CapturedQuery
-    from pytest_queryplan.plan import Plan
+    from pytest_queryplan.core.plan import Plan
+    from pytest_queryplan.db.capture import CapturedQuery
 
 Key = tuple[str, str, bool, str, str]
 

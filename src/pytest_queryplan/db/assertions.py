@@ -12,21 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.backends import get_backend
 from pytest_queryplan.backends.base import Backend, ExplainError
-from pytest_queryplan.capture import CapturedQuery, capture_queries
-from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
-from pytest_queryplan.messages import (
+from pytest_queryplan.core.defaults import DEFAULT_SETTINGS, MODES, Settings
+from pytest_queryplan.core.messages import (
     ExplainedQuery,
     index_not_used,
     missing_index,
     no_query_on_table,
 )
-from pytest_queryplan.plan import Plan, PlanNode, parse_plan
-from pytest_queryplan.settings import DEFAULT_SETTINGS, MODES, Settings
-from pytest_queryplan.suggest import IndexSuggestion, suggest_index
-from pytest_queryplan.targets import to_sql
+from pytest_queryplan.core.plan import Plan, PlanNode, parse_plan
+from pytest_queryplan.core.suggest import IndexSuggestion, suggest_index
+from pytest_queryplan.db.capture import CapturedQuery, capture_queries
+from pytest_queryplan.db.targets import to_sql
+from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
 
 if TYPE_CHECKING:
-    from pytest_queryplan.plancache import PlanCache
+    from pytest_queryplan.db.plancache import PlanCache
 
 
 def check_mode(mode: str) -> str:

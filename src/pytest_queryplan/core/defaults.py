@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_queryplan.plan import Plan
+    from pytest_queryplan.core.plan import Plan
 
 MODES = ("forced", "natural")
 
