@@ -78,13 +78,14 @@ def test_no_usable_index_suggests_one(assert_uses_index, customer):
 
 
 def test_compact_by_default_costs_with_verbose(customer):
-    from pytest_queryplan.db.assertions import Settings, assert_index_used
+    from pytest_queryplan.core.defaults import Defaults
+    from pytest_queryplan.db.assertions import assert_index_used
 
     query = AlertRule.objects.filter(customer=customer).order_by("-routing_priority")
     with pytest.raises(QueryPlanAssertionError) as compact:
         assert_index_used(query, RULE_INDEX)
     with pytest.raises(QueryPlanAssertionError) as verbose:
-        assert_index_used(query, RULE_INDEX, settings=Settings(verbose=True))
+        assert_index_used(query, RULE_INDEX, defaults=Defaults(verbose=True))
     assert "cost=" not in str(compact.value)
     assert "run pytest with -v" in str(compact.value)
     assert "cost=" in str(verbose.value) and "rows=" in str(verbose.value)
@@ -164,7 +165,10 @@ def test_bad_targets_are_usage_errors(assert_uses_index, target, message):
 def test_usage_errors_for_names_aliases_and_modes(assert_uses_index, queryplan, customer):
     with pytest.raises(QueryPlanUsageError, match="Unknown database alias 'replica'"):
         assert_uses_index(owners(customer), OWNER_INDEX, using="replica")
-    with pytest.raises(QueryPlanUsageError, match="Unknown queryplan mode 'fast'"):
+    with pytest.raises(
+        QueryPlanUsageError,
+        match="'fast' is not a valid queryplan mode; use one of 'forced', 'natural'",
+    ):
         assert_uses_index(owners(customer), OWNER_INDEX, mode="fast")
     with pytest.raises(QueryPlanUsageError, match="got SQL but no index name"):
         assert_uses_index("SELECT 1 FROM upstream_userprofile")

@@ -150,7 +150,16 @@ def test_a_bad_guard_level_is_a_usage_error(django_pytester: pytest.Pytester) ->
     result = django_pytester.runpytest_subprocess("--queryplan-guard=strict")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*queryplan guard 'strict' is not valid: use one of off, warn, fail*"]
+        ["*--queryplan-guard: invalid choice: 'strict' (choose from 'off', 'warn', 'fail')*"]
+    )
+
+
+def test_a_bad_guard_level_in_the_ini_is_a_usage_error(django_pytester: pytest.Pytester) -> None:
+    write_ini(django_pytester, extra=["queryplan_guard = strict"])
+    result = django_pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*ini queryplan_guard: 'strict' is not a valid queryplan guard level; use one of*"]
     )
 
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_queryplan.core.hygiene import IndexEntry, key_items, redundant, unused
+from pytest_queryplan.core.catalog import IndexInfo, key_items
+from pytest_queryplan.core.hygiene import redundant, unused
 
 
-def index(name: str, table: str, keys: str, *, unique: bool = False, where: str = "") -> IndexEntry:
+def index(name: str, table: str, keys: str, *, unique: bool = False, where: str = "") -> IndexInfo:
     kind = "UNIQUE INDEX" if unique else "INDEX"
     definition = f"CREATE {kind} {name} ON public.{table} USING btree ({keys})"
     if where:
         definition += f" WHERE {where}"
-    return IndexEntry(name, table, definition, predicate=where or None, unique=unique)
+    return IndexInfo(name, table, definition, predicate=where or None, unique=unique)
 
 
 UPSTREAM = [
@@ -106,5 +107,5 @@ def test_unused_leaves_out_unique_and_used_indexes() -> None:
 
 def test_entries_survive_json() -> None:
     entry = UPSTREAM[-1]
-    assert IndexEntry.from_dict({**entry.to_dict(), "extra": 1}) == entry
+    assert IndexInfo.from_dict({**entry.to_dict(), "extra": 1}) == entry
     assert entry.shown == "alertrule_eval_priority_idx (customer_id, routing_priority DESC)"

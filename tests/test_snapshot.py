@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from pytest_queryplan.core.plan import parse_plan
-from pytest_queryplan.db.capture import CapturedQuery
-from pytest_queryplan.snapshot import compared, path_for, render, shape_lines, stale
+from pytest_queryplan.core.query import ExplainedQuery
+from pytest_queryplan.core.snapshot import compared, path_for, render, shape_lines, stale
 from tests.conftest import write_ini
 
 PLANS = Path(__file__).resolve().parent / "plans"
@@ -44,7 +44,7 @@ def test_costs_and_row_estimates_do_not_move_the_shape() -> None:
 
 
 def test_sql_comments_are_for_readers_and_not_compared() -> None:
-    query = CapturedQuery("SELECT 1 FROM t WHERE x = %s", (1,), "default")
+    query = ExplainedQuery("SELECT 1 FROM t WHERE x = %s", (1,), "default")
     query.plan = parse_plan(explain("pg18", "index_scan"))
     text = render("t.py::test_a", [query])
     assert text.startswith("# pytest-queryplan plan shapes")

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import pytest
 
 from pytest_queryplan.errors import QueryPlanUsageError
-from pytest_queryplan.options import SETTINGS_KEY
+from pytest_queryplan.session import RECORDER_KEY
 
 if TYPE_CHECKING:
     # The checks themselves are imported when a fixture is first used, not when pytest
     # loads the plugin: a run that never asks for them pays nothing.
-    from pytest_queryplan.core.defaults import Settings
+    from pytest_queryplan.core.defaults import Defaults
     from pytest_queryplan.core.plan import Plan
-    from pytest_queryplan.db.assertions import IndexUsageCheck
-    from pytest_queryplan.db.capture import CapturedQuery
+    from pytest_queryplan.core.query import ExplainedQuery
+    from pytest_queryplan.db.assertions import IndexUsageBlock
 
 
 class AssertUsesIndex(Protocol):
@@ -43,12 +44,12 @@ class AssertUsesIndex(Protocol):
         mode: str | None = ...,
         every: bool = ...,
         analyze_tables: bool | None = ...,
-    ) -> IndexUsageCheck: ...
+    ) -> IndexUsageBlock: ...
 
 
 class _AssertUsesIndex:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, defaults: Defaults) -> None:
+        self.defaults = defaults
 
     def __call__(
         self,
@@ -61,9 +62,9 @@ class _AssertUsesIndex:
         analyze_tables: bool | None = None,
     ) -> Any:
         __tracebackhide__ = True
-        from pytest_queryplan.db.assertions import IndexUsageCheck, assert_index_used
+        from pytest_queryplan.db.assertions import IndexUsageBlock, assert_index_used
 
-        settings = _with_analyze(self.settings, analyze_tables)
+        defaults = _with_analyze(self.defaults, analyze_tables)
         if index_name is None:
             if isinstance(target, str) and len(target.split()) > 1:
                 raise QueryPlanUsageError(
@@ -76,31 +77,29 @@ class _AssertUsesIndex:
                     f"assert_uses_index({type(target).__name__}) is missing the index name: "
                     "call assert_uses_index(queryset, 'index_name')."
                 )
-            return IndexUsageCheck(
-                target, using=using, mode=mode, every=bool(every), settings=settings
+            return IndexUsageBlock(
+                target, using=using, mode=mode, every=bool(every), defaults=defaults
             )
         if every is not None:
             raise QueryPlanUsageError(
                 "every= applies only to the block form: `with assert_uses_index(name, "
                 "every=True):`."
             )
-        return assert_index_used(target, index_name, using=using, mode=mode, settings=settings)
+        return assert_index_used(target, index_name, using=using, mode=mode, defaults=defaults)
 
 
-def _with_analyze(settings: Settings, analyze_tables: bool | None) -> Settings:
+def _with_analyze(defaults: Defaults, analyze_tables: bool | None) -> Defaults:
     """``analyze_tables=`` of one call overrides ini ``queryplan_analyze``."""
     if analyze_tables is None:
-        return settings
-    from dataclasses import replace
-
-    return replace(settings, analyze_tables=analyze_tables)
+        return defaults
+    return replace(defaults, analyze_tables=analyze_tables)
 
 
 class QueryPlan:
     """The ``queryplan`` fixture: explain a target, or capture and explain a block."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, defaults: Defaults) -> None:
+        self.defaults = defaults
 
     def explain(
         self,
@@ -115,8 +114,8 @@ class QueryPlan:
         (EXPLAIN ANALYZE) inside a savepoint that is always rolled back."""
         from pytest_queryplan.db.assertions import explain
 
-        settings = _with_analyze(self.settings, analyze_tables)
-        return explain(target, using=using, mode=mode, analyze=analyze, settings=settings)
+        defaults = _with_analyze(self.defaults, analyze_tables)
+        return explain(target, using=using, mode=mode, analyze=analyze, defaults=defaults)
 
     @contextmanager
     def capture(
@@ -125,16 +124,17 @@ class QueryPlan:
         *,
         mode: str | None = None,
         analyze_tables: bool | None = None,
-    ) -> Iterator[list[CapturedQuery]]:
+    ) -> Iterator[list[ExplainedQuery]]:
         """Capture the block's queries; afterwards each has ``.sql``, ``.params``, ``.plan``."""
-        from pytest_queryplan.db.assertions import check_mode, explain_captured
+        from pytest_queryplan.db.assertions import resolve_mode
         from pytest_queryplan.db.capture import capture_queries
+        from pytest_queryplan.db.explain import explain_captured
 
-        mode = check_mode(mode or self.settings.mode)
+        chosen = resolve_mode(mode, self.defaults)
         with capture_queries(using) as captured:
             yield captured
-        settings = _with_analyze(self.settings, analyze_tables)
-        explain_captured(captured, mode=mode, analyze_tables=settings.analyze_tables)
+        defaults = _with_analyze(self.defaults, analyze_tables)
+        explain_captured(captured, mode=chosen, analyze_tables=defaults.analyze_tables)
 
 
 @pytest.fixture
@@ -144,10 +144,10 @@ def assert_uses_index(request: pytest.FixtureRequest) -> AssertUsesIndex:
     ``assert_uses_index(queryset_or_sql, "index_name")`` returns the parsed Plan;
     ``with assert_uses_index("index_name"):`` checks the queries the block runs.
     """
-    return _AssertUsesIndex(request.config.stash[SETTINGS_KEY])
+    return _AssertUsesIndex(request.config.stash[RECORDER_KEY].defaults)
 
 
 @pytest.fixture
 def queryplan(request: pytest.FixtureRequest) -> QueryPlan:
     """Explain querysets and SQL (``queryplan.explain``) or capture a block (``.capture``)."""
-    return QueryPlan(request.config.stash[SETTINGS_KEY])
+    return QueryPlan(request.config.stash[RECORDER_KEY].defaults)

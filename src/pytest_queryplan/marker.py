@@ -1,28 +1,48 @@
-"""``@pytest.mark.queryplan``: capture what the test body runs, then check the plans.
+"""``@pytest.mark.queryplan``: its arguments, checked once at collection, and the checks
+they choose.
 
-A hook wrapper around the call phase, so a failed check is the test failing, not an error
-in teardown, and a test that raised on its own gets no plan verdict. The same wrapper
-serves the suite-wide features (guard, snapshots, report) through ``watch.py``, for
-marked tests and tests that use the database; every other test passes straight through.
+The marker's signature *is* :func:`queryplan_marker`'s: Python itself rejects unknown,
+positional or repeated arguments, and the ``--markers`` text is built from it, so the two
+cannot drift apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Generator, Sequence
+import difflib
+import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from pytest_queryplan.errors import QueryPlanAssertionError
-from pytest_queryplan.guard import uses_database
+from pytest_queryplan.core.checks import Check, Forbidden, IndexUsed, NoFilteredFullScan
+from pytest_queryplan.core.modes import Mode
+from pytest_queryplan.errors import QueryPlanUsageError
 
-if TYPE_CHECKING:
-    from pytest_queryplan.core.defaults import Settings
-    from pytest_queryplan.core.record import TestRecord
-    from pytest_queryplan.db.capture import CapturedQuery
 
-_ARGUMENTS = ("uses_index", "forbid", "tables", "mode", "using", "allow_seq_scan")
+@dataclass(frozen=True)
+class MarkerSpec:
+    uses_index: tuple[str, ...] = ()
+    forbid: tuple[str, ...] = ()
+    tables: tuple[str, ...] | None = None
+    mode: Mode | None = None
+    using: str = "default"
+    allow_seq_scan: tuple[str, ...] = ()
+
+    @property
+    def checks_seq_scans(self) -> bool:
+        """With neither uses_index nor forbid, the marker forbids filtered full reads."""
+        return not self.uses_index and not self.forbid
+
+    def checks(self, allow: frozenset[str]) -> list[Check]:
+        """The checks this marker asks for; ``allow`` adds the ini's exempt tables."""
+        chosen: list[Check] = [IndexUsed(name, block=True) for name in self.uses_index]
+        if self.forbid:
+            chosen.append(Forbidden(self.forbid, self.tables))
+        if self.checks_seq_scans:
+            chosen.append(NoFilteredFullScan(allow | set(self.allow_seq_scan), self.tables))
+        return chosen
 
 
 def _names(value: Any, argument: str) -> tuple[str, ...] | None:
@@ -32,115 +52,64 @@ def _names(value: Any, argument: str) -> tuple[str, ...] | None:
         return (value,)
     if isinstance(value, list | tuple | set | frozenset) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise pytest.UsageError(
-        f"@pytest.mark.queryplan({argument}=...) takes a name or a list of names, not {value!r}."
+    raise QueryPlanUsageError(
+        f"queryplan({argument}=...) takes a name or a list of names, not {value!r}."
     )
 
 
-@dataclass(frozen=True)
-class MarkerSpec:
-    uses_index: tuple[str, ...] = ()
-    forbid: tuple[str, ...] = ()
-    tables: tuple[str, ...] | None = None
-    mode: str | None = None
-    using: str = "default"
-    allow_seq_scan: tuple[str, ...] = ()
+def queryplan_marker(
+    *,
+    uses_index: str | Sequence[str] | None = None,
+    forbid: str | Sequence[str] | None = None,
+    tables: str | Sequence[str] | None = None,
+    mode: str | None = None,
+    using: str = "default",
+    allow_seq_scan: str | Sequence[str] | None = None,
+) -> MarkerSpec:
+    """queryplan(...): explain every query the test body runs and check the plans.
 
-    @classmethod
-    def from_marker(cls, marker: pytest.Mark, where: str) -> MarkerSpec:
-        unknown = sorted(set(marker.kwargs) - set(_ARGUMENTS))
-        if marker.args or unknown:
-            bad = ", ".join(unknown) if unknown else f"positional {marker.args!r}"
-            raise pytest.UsageError(
-                f"{where}: @pytest.mark.queryplan got unknown argument(s) {bad}; it takes "
-                f"keyword arguments only: {', '.join(_ARGUMENTS)}."
-            )
-        kwargs = marker.kwargs
-        using = kwargs.get("using", "default")
-        if not isinstance(using, str):
-            raise pytest.UsageError(f"{where}: queryplan(using=...) must be an alias string.")
-        return cls(
-            uses_index=_names(kwargs.get("uses_index"), "uses_index") or (),
-            forbid=_names(kwargs.get("forbid"), "forbid") or (),
-            tables=_names(kwargs.get("tables"), "tables"),
-            mode=kwargs.get("mode"),
-            using=using,
-            allow_seq_scan=_names(kwargs.get("allow_seq_scan"), "allow_seq_scan") or (),
-        )
+    Each index in ``uses_index`` must be used by a query; no node type in ``forbid`` may
+    concern ``tables`` (default: every table). With neither, a full read carrying a
+    Filter fails the test, except on the ``allow_seq_scan`` tables.
+    """
+    if not isinstance(using, str):
+        raise QueryPlanUsageError(f"queryplan(using=...) must be an alias string, not {using!r}.")
+    return MarkerSpec(
+        uses_index=_names(uses_index, "uses_index") or (),
+        forbid=_names(forbid, "forbid") or (),
+        tables=_names(tables, "tables"),
+        mode=None if mode is None else Mode.parse(mode, "queryplan(mode=...)"),
+        using=using,
+        allow_seq_scan=_names(allow_seq_scan, "allow_seq_scan") or (),
+    )
 
-    @property
-    def checks_seq_scans(self) -> bool:
-        """With neither uses_index nor forbid, the marker forbids filtered seq scans."""
-        return not self.uses_index and not self.forbid
+
+PARAMS = tuple(inspect.signature(queryplan_marker).parameters)
+
+
+def marker_doc() -> str:
+    """The ``pytest --markers`` line, from the signature and docstring above."""
+    signature = str(inspect.signature(queryplan_marker)).split(" -> ")[0]
+    summary = (queryplan_marker.__doc__ or "").split("\n\n")[0].split(": ", 1)[-1]
+    return f"queryplan{signature.replace('*, ', '')}: {summary}"
 
 
 def marker_spec(item: pytest.Item) -> MarkerSpec | None:
+    """The marker's arguments on ``item``, or None; bad arguments are a usage error."""
     marker = item.get_closest_marker("queryplan")
-    return None if marker is None else MarkerSpec.from_marker(marker, item.nodeid)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Bad marker arguments are a usage error of the whole run, found before anything runs.
-    for item in items:
-        marker_spec(item)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    __tracebackhide__ = True  # a failed check shows its message, not this wrapper's code
-    spec = marker_spec(item)
-    if spec is None and not uses_database(item):
-        return (yield)  # a test that never touches the database costs nothing
-    from pytest_queryplan.watch import TestWatch
-
-    watch = TestWatch(item, spec)
-    with watch.recording():
-        with watch.capturing():
-            result = yield
-        watch.verdict()
-    return result
-
-
-def run_checks(
-    spec: MarkerSpec,
-    queries: Sequence[CapturedQuery],
-    settings: Settings,
-    allow: Collection[str],
-    record: TestRecord,
-    mode: str,
-) -> list[str]:
-    """The marker's checks over its explained ``queries``: one failure text per failed check."""
-    from pytest_queryplan.backends import get_backend
-    from pytest_queryplan.core.messages import findings
-    from pytest_queryplan.db.assertions import seq_scan_suggestion, verdict
-
-    failures = []
-    for name in spec.uses_index:
-        try:
-            verdict(
-                get_backend(spec.using),
-                name,
-                queries,
-                mode=mode,
-                verbose=settings.verbose,
-                block=True,
-            )
-        except QueryPlanAssertionError as exc:
-            failures.append(str(exc))
-            record.check("failed")
-        else:
-            record.prove(name)
-    if spec.forbid or spec.checks_seq_scans:
-        text = findings(
-            queries,
-            forbid=spec.forbid,
-            tables=spec.tables,
-            allow=allow,
-            mode=mode,
-            verbose=settings.verbose,
-            suggest=seq_scan_suggestion if mode == "forced" else None,
-        )
-        record.check("failed" if text else "passed")
-        if text:
-            failures.append(text)
-    return failures
+    if marker is None:
+        return None
+    try:
+        return queryplan_marker(*marker.args, **marker.kwargs)
+    except TypeError as exc:
+        problem = str(exc).replace("queryplan_marker() ", "")
+        unknown = set(marker.kwargs) - set(inspect.signature(queryplan_marker).parameters)
+        close = [m for name in sorted(unknown) for m in difflib.get_close_matches(name, PARAMS)]
+        if close:
+            problem += f" (did you mean {', '.join(repr(name) for name in close)}?)"
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.queryplan {problem}; it takes keyword arguments "
+            f"only: {marker_doc()}"
+        ) from None
+    except QueryPlanUsageError as exc:
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.queryplan: {exc}") from None

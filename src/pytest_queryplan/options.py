@@ -1,55 +1,45 @@
-"""Command-line flags and ini keys; each flag shares its ``dest`` with the ini key it overrides."""
+"""Command-line flags and ini keys, and what they resolve to for a run.
+
+Each flag shares its ``dest`` with the ini key it overrides; the flag wins, then the ini,
+then the default. The hooks that call these live in ``plugin.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_queryplan.core.defaults import MODES, Settings
-from pytest_queryplan.session import RECORDER_KEY, Recorder, register_plugins
-
-if TYPE_CHECKING:
-    from pytest_queryplan.core.plan import Plan
-
-SETTINGS_KEY = pytest.StashKey[Settings]()
-ALLOW_SEQ_SCAN_KEY = pytest.StashKey[tuple[str, ...]]()
-
-GUARD_LEVELS = ("off", "warn", "fail")
-
-MARKER_DOC = (
-    "queryplan(uses_index=None, forbid=None, tables=None, mode=None, using='default', "
-    "allow_seq_scan=None): explain every query the test runs and check the plans. With no "
-    "arguments, a sequential scan carrying a Filter fails the test."
-)
+from pytest_queryplan.core.defaults import Defaults
+from pytest_queryplan.core.modes import GuardLevel, Mode
+from pytest_queryplan.errors import QueryPlanUsageError
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """The suite-wide features: guard, JSON report, snapshots, index hygiene."""
 
-    guard: str = "off"
+    guard: GuardLevel = GuardLevel.OFF
     report_path: Path | None = None
     snapshot: str = "off"  # off, check or update
     snapshot_dir: Path = Path("queryplan_snapshots")
     index_report: bool = False
+    allow_seq_scan: frozenset[str] = frozenset()
 
     @property
     def explains_every_test(self) -> bool:
         """Every test that touches the database has its queries captured and explained."""
-        return self.guard != "off" or self.index_report
+        return self.guard != GuardLevel.OFF or self.index_report
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("queryplan", "query plan assertions (pytest-queryplan)")
     group.addoption(
         "--queryplan-mode",
         dest="queryplan_mode",
         default=None,
-        metavar="MODE",
+        choices=Mode.choices(),
         help="forced (default: can an index serve the query?) or natural (the planner's "
         "choice for the data as it is). Overrides ini queryplan_mode.",
     )
@@ -73,7 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--queryplan-guard",
         dest="queryplan_guard",
         default=None,
-        metavar="LEVEL",
+        choices=GuardLevel.choices(),
         help="off (default), warn or fail: explain every query of every test that uses the "
         "database and report (warn) or fail (fail) filtered sequential scans. Overrides ini "
         "queryplan_guard.",
@@ -116,30 +106,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def resolve_settings(
-    config: pytest.Config, on_proof: Callable[[str, Sequence[Plan]], None] | None = None
-) -> Settings:
-    mode = config.getoption("queryplan_mode") or config.getini("queryplan_mode") or "forced"
-    if mode not in MODES:
-        raise pytest.UsageError(
-            f"queryplan mode {mode!r} is not valid: use one of {', '.join(MODES)} "
-            "(--queryplan-mode or ini queryplan_mode)."
-        )
-    return Settings(
-        mode=mode,
+def _choice(config: pytest.Config, name: str, kind: type[Mode] | type[GuardLevel], default: str):
+    value = config.getoption(name) or config.getini(name) or default
+    try:
+        return kind.parse(value, f"--{name.replace('_', '-')} / ini {name}")
+    except QueryPlanUsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def resolve_defaults(config: pytest.Config) -> Defaults:
+    return Defaults(
+        mode=_choice(config, "queryplan_mode", Mode, Mode.FORCED),
         analyze_tables=bool(config.getini("queryplan_analyze")),
         verbose=config.getoption("verbose", 0) > 0,
-        on_proof=on_proof,
     )
 
 
 def resolve_run_options(config: pytest.Config) -> RunOptions:
-    guard = config.getoption("queryplan_guard") or config.getini("queryplan_guard") or "off"
-    if guard not in GUARD_LEVELS:
-        raise pytest.UsageError(
-            f"queryplan guard {guard!r} is not valid: use one of {', '.join(GUARD_LEVELS)} "
-            "(--queryplan-guard or ini queryplan_guard)."
-        )
     report = config.getoption("queryplan_report")
     snapshot = "off"
     if config.getoption("queryplan_snapshot_update"):
@@ -147,17 +130,10 @@ def resolve_run_options(config: pytest.Config) -> RunOptions:
     elif config.getoption("queryplan_snapshot"):
         snapshot = "check"
     return RunOptions(
-        guard=guard,
+        guard=_choice(config, "queryplan_guard", GuardLevel, GuardLevel.OFF),
         report_path=Path(report).absolute() if report else None,
         snapshot=snapshot,
         snapshot_dir=config.rootpath / config.getini("queryplan_snapshot_dir"),
         index_report=bool(config.getoption("queryplan_index_report")),
+        allow_seq_scan=frozenset(config.getini("queryplan_allow_seq_scan")),
     )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", MARKER_DOC)
-    recorder = config.stash[RECORDER_KEY] = Recorder(resolve_run_options(config))
-    config.stash[SETTINGS_KEY] = resolve_settings(config, on_proof=recorder.proof)
-    config.stash[ALLOW_SEQ_SCAN_KEY] = tuple(config.getini("queryplan_allow_seq_scan"))
-    register_plugins(config)

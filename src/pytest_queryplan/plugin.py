@@ -1,20 +1,105 @@
-"""pytest entry point (``-p no:queryplan`` disables it).
+"""pytest entry point (``-p no:queryplan`` disables it): every hook the plugin has.
 
-Importing this module must stay cheap: it pulls in pytest-facing modules only; Django is
-imported inside functions, when a check actually runs.
+Importing this module must stay cheap: it pulls in option parsing, the marker and the
+fixtures; Django and the checks are imported inside functions, when a test needs them.
 """
 
 from __future__ import annotations
 
-from pytest_queryplan.fixtures import assert_uses_index, queryplan
-from pytest_queryplan.marker import pytest_collection_modifyitems, pytest_runtest_call
-from pytest_queryplan.options import pytest_addoption, pytest_configure
+from collections.abc import Generator, Sequence
+from dataclasses import replace
+from typing import Any
 
-__all__ = [
-    "assert_uses_index",
-    "pytest_addoption",
-    "pytest_collection_modifyitems",
-    "pytest_configure",
-    "pytest_runtest_call",
-    "queryplan",
-]
+import pytest
+
+from pytest_queryplan.fixtures import assert_uses_index, queryplan
+from pytest_queryplan.guard import uses_database
+from pytest_queryplan.marker import marker_doc, marker_spec
+from pytest_queryplan.options import add_options, resolve_defaults, resolve_run_options
+from pytest_queryplan.session import RECORDER_KEY, STALE_OUTPUT, Recorder, is_xdist_worker
+from pytest_queryplan.terminal import ReportCollector
+
+__all__ = ["assert_uses_index", "queryplan"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", marker_doc())
+    recorder = Recorder(resolve_run_options(config), resolve_defaults(config))
+    recorder.defaults = replace(recorder.defaults, on_verdict=recorder.verdict)
+    config.stash[RECORDER_KEY] = recorder
+    if not is_xdist_worker(config):
+        # Test reports carry no config: the controller's hooks need their own object.
+        config.pluginmanager.register(ControllerHooks(recorder), "queryplan-report")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Bad marker arguments are a usage error of the whole run, found before anything runs.
+    for item in items:
+        marker_spec(item)
+
+
+def pytest_deselected(items: Sequence[pytest.Item]) -> None:
+    if items:
+        items[0].config.stash[RECORDER_KEY].deselected.update(i.nodeid for i in items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Snapshot files that no collected (or deselected) marked test produces any more."""
+    config = session.config
+    recorder = config.stash[RECORDER_KEY]
+    if recorder.run.snapshot == "off":
+        return
+    from pytest_queryplan.core.snapshot import stale
+
+    marked = {item.nodeid for item in session.items if item.get_closest_marker("queryplan")}
+    known = {item.nodeid for item in session.items} | recorder.deselected
+    produced = marked | recorder.deselected  # a deselected test's baseline is not stale
+    recorder.stale = stale(recorder.run.snapshot_dir, config.rootpath, produced, known)
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[STALE_OUTPUT] = recorder.stale
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    __tracebackhide__ = True  # a failed check shows its message, not this wrapper's code
+    spec = marker_spec(item)
+    if spec is None and not uses_database(item):
+        return (yield)  # a test that never touches the database costs nothing
+    from pytest_queryplan.watch import TestWatch
+
+    watch = TestWatch(item, spec, item.config.stash[RECORDER_KEY])
+    with watch.recording():
+        with watch.capturing():
+            result = yield
+        watch.verdict()
+    return result
+
+
+class ControllerHooks:
+    """Where the test reports end up (a serial run, or xdist's controller)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.collector = ReportCollector(recorder)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # The record is made in the call phase; later reports carry the same properties.
+        if report.when == "call" and report.user_properties:
+            self.collector.add(report.nodeid, report.user_properties)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        self.collector.add_stale(output.get(STALE_OUTPUT, ()))
+
+    def pytest_sessionfinish(self) -> None:
+        self.collector.add_stale(self.recorder.stale)  # a serial run's own
+        self.collector.write_json()
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        self.collector.write_summary(terminalreporter)

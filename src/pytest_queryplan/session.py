@@ -1,30 +1,34 @@
-"""The run's per-process state, kept in ``config.stash``, and the report plugins it needs.
+"""The run's per-process state, kept in ``config.stash``.
 
 Every process that runs tests (a serial run, each xdist worker) has one :class:`Recorder`:
 the plan cache, the record of the test being run, and what was already sent to the
-controller. The controller (a serial run, or xdist's main process) also gets the
-reporter of ``terminal.py``; snapshot runs get ``snapshot.py``'s collection hooks.
+controller. The controller (a serial run, or xdist's main process) also has a
+:class:`~pytest_queryplan.terminal.ReportCollector`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_queryplan.core.checks import is_system_catalog
 from pytest_queryplan.db.plancache import PlanCache
 
 if TYPE_CHECKING:
+    from pytest_queryplan.core.defaults import Defaults
     from pytest_queryplan.core.plan import Plan
     from pytest_queryplan.core.record import TestRecord
+    from pytest_queryplan.core.verdict import Verdict
     from pytest_queryplan.options import RunOptions
 
 
 @dataclass
 class Recorder:
     run: RunOptions
+    defaults: Defaults
     cache: PlanCache = field(default_factory=PlanCache)
     #: The record of the test in its call phase; None between tests.
     current: TestRecord | None = None
@@ -34,21 +38,26 @@ class Recorder:
     deselected: set[str] = field(default_factory=set)
     stale: list[str] = field(default_factory=list)
 
-    def proof(self, index_name: str, plans: Sequence[Plan]) -> None:
-        """``Settings.on_proof``: a fixture check passed inside the current test."""
-        if self.current is None:
+    def verdict(self, verdict: Verdict) -> None:
+        """``Defaults.on_verdict``: a fixture check reached a verdict inside the current test.
+
+        Only passes are counted here: a failure counts when it fails the test (a test may
+        expect it with ``pytest.raises``).
+        """
+        if self.current is None or not verdict.passed:
             return
-        self.current.prove(index_name)
-        self.read(plans)
+        self.current.add(verdict)
+        self.read(o.query.plan for o in verdict.proof if o.query.plan is not None)
 
     def read(self, plans: Iterable[Plan]) -> None:
         """For the index report: the tables and indexes these plans read (catalogs aside)."""
         if self.current is None or not self.run.index_report:
             return
-        from pytest_queryplan.guard import user_tables
-
         for plan in plans:
-            self.current.read(user_tables(plan.tables), user_tables(plan.index_names))
+            self.current.read(
+                {t for t in plan.tables if not is_system_catalog(t)},
+                {i for i in plan.index_names if not is_system_catalog(i)},
+            )
 
 
 RECORDER_KEY = pytest.StashKey[Recorder]()
@@ -58,17 +67,3 @@ STALE_OUTPUT = "queryplan_stale_snapshots"
 
 def is_xdist_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
-
-
-def register_plugins(config: pytest.Config) -> None:
-    """The report's collector on the controller; snapshot collection hooks when asked."""
-    run = config.stash[RECORDER_KEY].run
-    manager = config.pluginmanager
-    if run.snapshot != "off" and not manager.has_plugin("queryplan-snapshot"):
-        from pytest_queryplan import snapshot
-
-        manager.register(snapshot, "queryplan-snapshot")
-    if not is_xdist_worker(config) and not manager.has_plugin("queryplan-report"):
-        from pytest_queryplan.terminal import QueryPlanReporter
-
-        manager.register(QueryPlanReporter(config), "queryplan-report")

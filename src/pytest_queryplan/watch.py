@@ -1,45 +1,48 @@
 """One test's watch: capture while the body runs, then explain and judge before the test's
 transaction is rolled back, and put what was found into the test report.
 
-Used by the call-phase hook wrapper (``marker.py``) for tests that carry the marker or
-use the database. Everything is judged in the call phase, so a failed check is the test
-failing, and a body that raised on its own gets no plan verdict.
+Used by the call-phase hook wrapper in ``plugin.py`` for tests that carry the marker or
+use the database. The marker and the guard only *choose* checks here; each (check,
+connection) is judged once by the same runner the fixtures use, so a marker and a guard
+asking the same question share one verdict and one failure text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
-import pytest
-
 from pytest_queryplan import guard
-from pytest_queryplan.core.hygiene import IndexEntry
+from pytest_queryplan.core.checks import Check, NoFilteredFullScan
+from pytest_queryplan.core.messages import render
+from pytest_queryplan.core.modes import GuardLevel
 from pytest_queryplan.core.record import PROPERTY, TestRecord
+from pytest_queryplan.db.catalog import DjangoCatalog
+from pytest_queryplan.db.explain import explain_captured
 from pytest_queryplan.errors import QueryPlanAssertionError
-from pytest_queryplan.options import ALLOW_SEQ_SCAN_KEY, SETTINGS_KEY
-from pytest_queryplan.session import RECORDER_KEY
 
 if TYPE_CHECKING:
-    from pytest_queryplan.db.capture import CapturedQuery
+    import pytest
+
+    from pytest_queryplan.core.query import ExplainedQuery
+    from pytest_queryplan.core.verdict import Verdict
     from pytest_queryplan.marker import MarkerSpec
+    from pytest_queryplan.session import Recorder
 
 
 class TestWatch:
     __test__ = False  # not a test class, whatever pytest's naming rules say
 
-    def __init__(self, item: pytest.Item, spec: MarkerSpec | None) -> None:
-        config = item.config
+    def __init__(self, item: pytest.Item, spec: MarkerSpec | None, recorder: Recorder) -> None:
         self.item = item
         self.spec = spec
-        self.recorder = config.stash[RECORDER_KEY]
-        self.run = self.recorder.run
-        self.settings = config.stash[SETTINGS_KEY]
-        marked = spec.allow_seq_scan if spec else ()
-        self.allow = set(config.stash[ALLOW_SEQ_SCAN_KEY]) | set(marked)
+        self.recorder = recorder
+        self.run = recorder.run
+        self.defaults = recorder.defaults
         self.record = TestRecord()
-        self.captured: list[CapturedQuery] = []
+        self.captured: list[ExplainedQuery] = []
+        self.verdicts: dict[tuple[Check, str], Verdict] = {}
 
     def aliases(self) -> list[str]:
         """The spec's connection, and with the guard every PostgreSQL connection."""
@@ -62,7 +65,7 @@ class TestWatch:
     def capturing(self) -> Iterator[None]:
         aliases = self.aliases()
         with ExitStack() as stack:
-            lists: list[list[CapturedQuery]] = []
+            lists: list[list[ExplainedQuery]] = []
             if aliases:  # Django is imported only for a test that has something to capture
                 from pytest_queryplan.db.capture import capture_queries
 
@@ -74,72 +77,89 @@ class TestWatch:
                 raise
         self.captured = [query for captured in lists for query in captured]
 
+    def judge(self, check: Check, alias: str) -> Verdict:
+        """``check`` over the queries run on ``alias``, judged once per watch."""
+        key = (check, alias)
+        if key not in self.verdicts:
+            queries = [query for query in self.captured if query.using == alias]
+            self.verdicts[key] = check.judge(queries, DjangoCatalog.for_alias(alias))
+        return self.verdicts[key]
+
     def verdict(self) -> None:
         """Explain what the body ran, check it, and fail the test with every failure found."""
         __tracebackhide__ = True
-        from pytest_queryplan.db.assertions import check_mode, explain_captured
-
         spec = self.spec
-        mode = check_mode((spec.mode if spec else None) or self.settings.mode)
+        mode = (spec.mode if spec else None) or self.defaults.mode
         cache = self.recorder.cache
         seen, explained = cache.seen, cache.explained
-        analyze_tables = self.settings.analyze_tables
+        analyze_tables = self.defaults.analyze_tables
         explain_captured(self.captured, mode=mode, analyze_tables=analyze_tables, cache=cache)
         self.record.queries += cache.seen - seen
         self.record.explained += cache.explained - explained
         self.record.unexplained += sum(query.error is not None for query in self.captured)
-        failures: list[str] = []
+        failed: list[Verdict] = []
         if spec is not None:
-            from pytest_queryplan.marker import run_checks
-
-            mine = [query for query in self.captured if query.using == spec.using]
-            failures += run_checks(spec, mine, self.settings, self.allow, self.record, mode)
-            if self.run.snapshot != "off":
-                failures += self.snapshot(mine)
-        if self.run.guard != "off":
-            failures += self.guard_verdict(mode)
+            for check in spec.checks(self.run.allow_seq_scan):
+                found = self.judge(check, spec.using)
+                self.record.add(found)
+                if not found.passed:
+                    failed.append(found)
+        failures = [render(found, self.defaults.verbose) for found in failed]
+        if spec is not None and self.run.snapshot != "off":
+            failures += self.snapshot([q for q in self.captured if q.using == spec.using])
+        if self.run.guard != GuardLevel.OFF:
+            failures += self.guard_failures(failed)
         if self.run.index_report:
             self.note_usage()
         if failures:
             raise QueryPlanAssertionError("\n\n".join(failures))
 
-    def guard_verdict(self, mode: str) -> list[str]:
+    def guard_failures(self, said: Sequence[Verdict]) -> list[str]:
         if not any(query.plan for query in self.captured):
             return []
         level = self.run.guard
-        findings = guard.seq_scan_findings(self.captured, self.allow, level)
-        self.record.findings += findings
-        if not findings:
+        allow = self.run.allow_seq_scan | set(self.spec.allow_seq_scan if self.spec else ())
+        check = NoFilteredFullScan(frozenset(allow))
+        verdicts = [self.judge(check, alias) for alias in sorted({q.using for q in self.captured})]
+        found = [verdict for verdict in verdicts if not verdict.passed]
+        for verdict in found:
+            self.record.find(verdict, level)
+        if not found:
             self.record.check("passed")
             return []
-        self.record.check("warned" if level == "warn" else "failed")
-        spec = self.spec
-        said = spec and spec.checks_seq_scans and spec.tables is None
-        if level == "warn" or (said and all(q.using == spec.using for q in self.captured)):
-            return []  # a warning only, or the marker's own check already says it
-        return [guard.failure_text(self.captured, self.allow, self.settings, mode)]
+        self.record.check("warned" if level == GuardLevel.WARN else "failed")
+        if level == GuardLevel.WARN:
+            return []
+        prefix = "queryplan guard (--queryplan-guard=fail): "
+        # A verdict the marker already failed the test with is not said twice.
+        return [
+            prefix + render(v, self.defaults.verbose)
+            for v in found
+            if all(v is not other for other in said)
+        ]
 
-    def snapshot(self, queries: list[CapturedQuery]) -> list[str]:
-        from pytest_queryplan.snapshot import compare
+    def snapshot(self, queries: list[ExplainedQuery]) -> list[str]:
+        from pytest_queryplan.core.snapshot import compare
 
         rootpath = self.item.config.rootpath
-        status, failure = compare(self.item.nodeid, queries, self.run, rootpath)
+        status, failure = compare(
+            self.item.nodeid,
+            queries,
+            self.run.snapshot_dir,
+            rootpath,
+            update=self.run.snapshot == "update",
+        )
         self.record.snapshot = {"status": status}
         self.record.check("failed" if failure else "passed")
         return [failure] if failure else []
 
     def note_usage(self) -> None:
         """Tables read and indexes scanned, and the catalog of tables first seen here."""
-        from pytest_queryplan.backends import get_backend
-
         self.recorder.read(query.plan for query in self.captured if query.plan is not None)
         new = sorted(self.record.tables - self.recorder.cataloged)
         if not new:
             return
         for alias in self.aliases():
-            for info in get_backend(alias).indexes_on(new):
-                entry = IndexEntry(
-                    info.name, info.table, info.definition, info.predicate, info.method, info.unique
-                )
-                self.record.indexes.append(entry.to_dict())
+            for info in DjangoCatalog.for_alias(alias).indexes_on(new):
+                self.record.indexes.append(info.to_dict())
         self.recorder.cataloged.update(new)

@@ -1,30 +1,12 @@
-"""The small interface every database adapter implements."""
+"""The small interface every database adapter implements: EXPLAIN, and the catalog."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-
-@dataclass(frozen=True)
-class IndexInfo:
-    """What the catalog says about one index."""
-
-    name: str
-    table: str
-    definition: str
-    columns: tuple[str, ...]
-    predicate: str | None = None
-    method: str = "btree"
-    valid: bool = True
-    unique: bool = False
-    #: Backs a constraint (primary key, unique, exclusion): DROP INDEX cannot hide it.
-    constraint: bool = False
-
-    @property
-    def is_partial(self) -> bool:
-        return self.predicate is not None
+if TYPE_CHECKING:
+    from pytest_queryplan.core.catalog import IndexInfo
 
 
 class ExplainError(Exception):
@@ -32,7 +14,6 @@ class ExplainError(Exception):
 
 
 class Backend(Protocol):
-    vendor: str
     alias: str
 
     def explain(
@@ -43,11 +24,13 @@ class Backend(Protocol):
         forced: bool,
         analyze: bool = False,
         analyze_tables: Iterable[str] = (),
-        hide_indexes: Iterable[str] = (),
+        hide: Sequence[str] = (),
+        create: Sequence[str] = (),
     ) -> Any:
         """Run EXPLAIN (FORMAT JSON) and return its raw output, leaving no trace.
 
-        ``hide_indexes`` are out of the planner's sight for this EXPLAIN only."""
+        ``hide`` indexes are out of the planner's sight and ``create`` statements (CREATE
+        INDEX) run first, for this EXPLAIN only; both wait a bounded time for locks."""
 
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]:
         """Catalog entries of the named indexes that exist."""
@@ -57,3 +40,6 @@ class Backend(Protocol):
 
     def attached_indexes(self, name: str) -> frozenset[str]:
         """The named index plus every partition index attached to it, at any depth."""
+
+    def column_types(self, table: str) -> dict[str, str]:
+        """Column name -> its type as ``format_type`` prints it."""

@@ -17,16 +17,19 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pytest_queryplan.backends.base import ExplainError, IndexInfo
+from pytest_queryplan.backends.base import ExplainError
+from pytest_queryplan.core.catalog import IndexInfo
 from pytest_queryplan.errors import QueryPlanUsageError
 
 _SAVEPOINT = "pytest_queryplan"
+#: How long setting a competing index aside, or trying a suggested one, may wait for a lock.
+LOCK_TIMEOUT_MS = 1000
 
 _INDEX_COLUMNS = """
 SELECT i.relname, t.relname, pg_get_indexdef(x.indexrelid),
        ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true)
              FROM generate_series(1, x.indnkeyatts) AS k ORDER BY k),
-       pg_get_expr(x.indpred, x.indrelid), am.amname, x.indisvalid, x.indisunique,
+       pg_get_expr(x.indpred, x.indrelid), am.amname, x.indisunique,
        EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = x.indexrelid)
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
@@ -36,6 +39,13 @@ WHERE i.relnamespace = ANY(SELECT oid FROM pg_namespace WHERE nspname = ANY(curr
 """
 _BY_INDEX = _INDEX_COLUMNS + " AND i.relname = ANY(%s) ORDER BY i.relname"
 _BY_TABLE = _INDEX_COLUMNS + " AND t.relname = ANY(%s) ORDER BY t.relname, i.relname"
+_COLUMN_TYPES = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid
+WHERE t.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
+  AND t.relnamespace = ANY(SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(true)))
+ORDER BY a.attnum
+"""
 _ATTACHED = """
 WITH RECURSIVE tree(oid) AS (
     SELECT oid FROM pg_class WHERE relname = %s AND relkind IN ('i', 'I')
@@ -47,8 +57,6 @@ SELECT c.relname FROM tree JOIN pg_class c ON c.oid = tree.oid
 
 
 class PostgreSQLBackend:
-    vendor = "postgresql"
-
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.alias: str = connection.alias
@@ -141,14 +149,20 @@ class PostgreSQLBackend:
         forced: bool,
         analyze: bool = False,
         analyze_tables: Iterable[str] = (),
-        hide_indexes: Iterable[str] = (),
+        hide: Sequence[str] = (),
+        create: Sequence[str] = (),
     ) -> Any:
         quote = self.connection.ops.quote_name
         statements = ["SET LOCAL enable_seqscan = off"] if forced else []
+        if hide or create:
+            # DROP INDEX and CREATE INDEX wait for locks other sessions hold on the table
+            # (an idle transaction that read it is enough): never longer than this.
+            statements.append(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
         statements += [f"ANALYZE {quote(table)}" for table in analyze_tables]
         # DDL is transactional: the dropped indexes come back with the savepoint's rollback,
-        # and the ACCESS EXCLUSIVE locks it took are released with it.
-        statements += [f"DROP INDEX {quote(name)}" for name in hide_indexes]
+        # created ones vanish, and the locks both took are released with it.
+        statements += [f"DROP INDEX {quote(name)}" for name in hide]
+        statements += list(create)
         options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
         statements.append(f"EXPLAIN ({options}) {sql}")
         rows = self._isolated(statements, params)
@@ -166,13 +180,10 @@ class PostgreSQLBackend:
                 columns=tuple(columns),
                 predicate=predicate,
                 method=method,
-                valid=valid,
                 unique=unique,
                 constraint=constraint,
             )
-            for name, table, definition, columns, predicate, method, valid, unique, constraint in (
-                rows
-            )
+            for name, table, definition, columns, predicate, method, unique, constraint in (rows)
         ]
 
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]:
@@ -180,6 +191,9 @@ class PostgreSQLBackend:
 
     def indexes_on(self, tables: Iterable[str]) -> list[IndexInfo]:
         return self._indexes(_BY_TABLE, tables)
+
+    def column_types(self, table: str) -> dict[str, str]:
+        return dict(self._isolated([_COLUMN_TYPES], [table]) or [])
 
     def attached_indexes(self, name: str) -> frozenset[str]:
         rows = self._isolated([_ATTACHED], [name]) or []

@@ -1,26 +1,26 @@
-"""The defaults a check falls back to, and the planner modes: tiny, so options can import it."""
+"""The defaults a check falls back to when a call does not say: tiny, so options can import it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pytest_queryplan.core.plan import Plan
+from pytest_queryplan.core.modes import Mode
 
-MODES = ("forced", "natural")
+if TYPE_CHECKING:
+    from pytest_queryplan.core.verdict import Verdict
 
 
 @dataclass(frozen=True)
-class Settings:
+class Defaults:
     """Defaults a call falls back to; the plugin builds them from ini keys and options."""
 
-    mode: str = "forced"
+    mode: Mode = Mode.FORCED
     analyze_tables: bool = False
     verbose: bool = False
-    #: Told of every index check that passed (the index, the plans): the plugin's summary.
-    on_proof: Callable[[str, Sequence[Plan]], None] | None = None
+    #: Told of every verdict a fixture or TestCase check reached: the plugin's summary.
+    on_verdict: Callable[[Verdict], None] | None = None
 
 
-DEFAULT_SETTINGS = Settings()
+DEFAULTS = Defaults()

@@ -1,87 +1,106 @@
 """Failure texts: what was expected, what the planner did, the SQL, the plan, and a hint.
 
-Pure: every function takes plain data (plans, catalog facts) and returns a string.
+Pure: :func:`render` turns any :class:`Verdict` into the text a failed check shows; every
+source of checks (fixture, marker, guard) gets the same words for the same verdict.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from pytest_queryplan.core.checks import SEQ_SCAN
+from pytest_queryplan.core.modes import MODE_TEXT, Mode
 from pytest_queryplan.core.sqltext import format_sql
 
 if TYPE_CHECKING:
-    from pytest_queryplan.backends.base import IndexInfo
+    from pytest_queryplan.core.catalog import IndexInfo
     from pytest_queryplan.core.plan import Plan, PlanNode
-    from pytest_queryplan.core.suggest import IndexSuggestion
+    from pytest_queryplan.core.verdict import Mark, Offense, Verdict
 
-MODE_TEXT = {
-    "forced": "mode: forced, sequential scans discouraged with enable_seqscan = off",
-    "natural": "mode: natural, the planner's own choice for the data as it is now",
-}
 VERBOSE_HINT = "(run pytest with -v for costs, row estimates and all conditions)"
-
-
-class ExplainedQuery(Protocol):
-    """One statement and its plan (or why it could not be explained): a CapturedQuery."""
-
-    sql: str
-    params: Any
-    plan: Plan | None
-    error: str | None
 
 
 def indent(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-def _marks(plan: Plan, tables: Iterable[str], wanted: str) -> dict[PlanNode, str]:
-    """Mark every node that reads one of ``tables`` without the wanted index."""
-    tables = set(tables)
-    marks: dict[PlanNode, str] = {}
-    for node in plan.nodes():
-        if node.relation_name not in tables or node.node_type == "ModifyTable":
-            continue
-        if node.node_type == SEQ_SCAN:
-            marks[node] = f"<-- sequential scan, not {wanted}"
-        elif node.index_name and node.index_name != wanted:
-            marks[node] = f"<-- {node.index_name} used instead"
-        elif node.node_type == "Bitmap Heap Scan":
-            for child in node.children:
-                if child.index_name and child.index_name != wanted:
-                    marks[child] = f"<-- {child.index_name} used instead"
-    return marks
+def count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
-def query_block(query: ExplainedQuery, marks_for: Iterable[str], wanted: str, verbose: bool) -> str:
+def mark_text(mark: Mark) -> str:
+    reason = mark.reason
+    if reason == "seq-scan":
+        return f"<-- sequential scan, not {mark.index}"
+    if reason == "other-index":
+        return f"<-- {mark.index} used instead"
+    if reason == "forbidden":
+        return f"<-- forbidden: {mark.index}"
+    if reason == "filtered-seq-scan":
+        return "<-- sequential scan with a Filter"
+    if reason == "used":
+        return f"<-- uses {mark.index}"
+    return f"<-- {reason}"
+
+
+def query_block(offense: Offense, verbose: bool) -> str:
+    query = offense.query
     lines = ["SQL:", indent(format_sql(query.sql))]
     if query.plan is None:
         lines += ["Plan: could not be explained:", indent(query.error or "unknown error")]
     else:
-        marks = _marks(query.plan, marks_for, wanted)
+        marks: dict[PlanNode, str] = {m.node: mark_text(m) for m in offense.marks}
         lines += ["Plan:", indent(query.plan.render(marks=marks, verbose=verbose))]
     return "\n".join(lines)
 
 
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
+def _mode_line(verdict: Verdict) -> str:
+    queries = [o.query for o in (*verdict.offenses, *verdict.proof)]
+    mode = Mode(queries[0].mode) if queries else Mode.FORCED
+    return f"({MODE_TEXT[mode]})"
+
+
+def _queries(offenses: Sequence[Offense], verbose: bool) -> list[str]:
+    lines = []
+    for number, offense in enumerate(offenses, 1):
+        lines.append("")
+        if len(offenses) > 1:
+            lines.append(f"Query {number} of {len(offenses)}:")
+        lines.append(query_block(offense, verbose))
+    return lines
+
+
+def render(verdict: Verdict, verbose: bool = False) -> str:
+    """The failure text of a verdict that did not pass."""
+    kind = verdict.kind
+    if kind == "index-missing":
+        lines = missing_index(verdict)
+    elif kind == "no-query-on-table":
+        lines = no_query_on_table(verdict)
+    elif kind in ("forbidden-node", "filtered-full-read"):
+        lines = findings(verdict, verbose)
+    else:
+        lines = index_not_used(verdict, verbose)
+    if not verbose and kind not in ("index-missing", "no-query-on-table"):
+        lines += ["", VERBOSE_HINT]
+    return "\n".join(lines)
 
 
 def near_misses(name: str, candidates: Iterable[str]) -> list[str]:
     return difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
 
 
-def missing_index(name: str, tables: Sequence[str], existing: Sequence[IndexInfo]) -> str:
+def missing_index(verdict: Verdict) -> list[str]:
     """The named index is not in the database at all."""
+    name, tables, existing = verdict.check.name, verdict.tables_read, verdict.existing
     lines = [f'Index "{name}" does not exist in this database.']
     if existing:
-        read = ", ".join(sorted(tables))
-        lines.append(f"Indexes on the tables the query reads ({read}):")
+        lines.append(f"Indexes on the tables the query reads ({', '.join(tables)}):")
         lines += [f"    {info.name}: {info.definition}" for info in existing]
     elif tables:
-        lines.append(f"The tables the query reads ({', '.join(sorted(tables))}) have no indexes.")
+        lines.append(f"The tables the query reads ({', '.join(tables)}) have no indexes.")
     close = near_misses(name, (info.name for info in existing))
     if close:
         lines.append(f"Did you mean: {', '.join(close)}?")
@@ -89,7 +108,7 @@ def missing_index(name: str, tables: Sequence[str], existing: Sequence[IndexInfo
         "Hint: check the name in Meta.indexes, and that the migration creating it has run "
         "in the test database."
     )
-    return "\n".join(lines)
+    return lines
 
 
 def _predicate_implied(info: IndexInfo, conditions: Iterable[str]) -> bool:
@@ -111,7 +130,7 @@ def conditions_on(plan: Plan, table: str) -> list[str]:
     return found
 
 
-def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: str) -> list[str]:
+def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: Mode) -> list[str]:
     """Why the planner may have passed the index over, from what the plans show."""
     reading = [plan for plan in plans if info.table in plan.tables]
     if not reading:
@@ -122,9 +141,8 @@ def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: str) -> list[str]:
             "Hint: check that the assertion names the index of the table this query filters.",
         ]
     conditions = [c for plan in reading for c in conditions_on(plan, info.table)]
-    lines = []
     if info.is_partial and not _predicate_implied(info, conditions):
-        lines += [
+        return [
             f'"{info.name}" is a partial index: it covers only rows of {info.table} '
             f"WHERE {info.predicate}.",
             "The query's conditions on that table do not imply this predicate, so PostgreSQL "
@@ -133,10 +151,10 @@ def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: str) -> list[str]:
             f".filter(...) that implies: {info.predicate}), or assert an index that serves "
             "this query.",
         ]
-        return lines
+    lines = []
     seq = [n for plan in reading for n in plan.nodes() if n.node_type == SEQ_SCAN]
     used = sorted({n.index_name for plan in reading for n in plan.nodes() if n.index_name})
-    if seq and mode == "forced":
+    if seq and mode == Mode.FORCED:
         lines.append(
             f"Even with sequential scans discouraged the planner read {info.table} "
             f"sequentially: no index can serve this query's conditions, {info.name} included."
@@ -156,50 +174,42 @@ def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: str) -> list[str]:
     return lines
 
 
-def index_not_used(
-    info: IndexInfo,
-    queries: Sequence[ExplainedQuery],
-    *,
-    mode: str,
-    verbose: bool,
-    suggestion: IndexSuggestion | None = None,
-    every: bool = False,
-    block: bool = False,
-    total: int = 1,
-) -> str:
+def index_not_used(verdict: Verdict, verbose: bool) -> list[str]:
     """The index exists but the plan(s) did not scan it (in one query, or in a block's)."""
-    if not block:
+    info = verdict.index
+    assert info is not None
+    check, offenses = verdict.check, verdict.offenses
+    if not check.block:
         head = f'Expected the query to use index "{info.name}", but the planner did not.'
-    elif every:
+    elif check.every:
         head = (
             f'Expected every query on {info.table} to use index "{info.name}"; '
-            f"{len(queries)} of the block's queries on it did not."
+            f"{len(offenses)} of the block's queries on it did not."
         )
     else:
         head = (
             f'Expected a query in the block to use index "{info.name}"; none of its '
-            f"{_count(len(queries), 'query', 'queries')} on {info.table} did "
-            f"({total} in all)."
+            f"{count(len(offenses), 'query', 'queries')} on {info.table} did "
+            f"({verdict.total} in all)."
         )
-    plans = [q.plan for q in queries if q.plan is not None]
-    lines = [head, f"({MODE_TEXT.get(mode, mode)})", ""]
+    plans = [o.query.plan for o in offenses if o.query.plan is not None]
+    mode = Mode(offenses[0].query.mode) if offenses else Mode.FORCED
+    lines = [head, _mode_line(verdict), ""]
     lines += diagnosis(info, plans, mode)
-    if suggestion is not None:
+    for name, why in verdict.kept:
+        lines.append(f"(Forced mode could not set the competing index {name} aside: {why})")
+    for suggestion in verdict.suggestions:
         lines += ["", suggestion.render()]
-    for number, query in enumerate(queries, 1):
-        lines.append("")
-        if len(queries) > 1:
-            lines.append(f"Query {number} of {len(queries)}:")
-        lines.append(query_block(query, [info.table], info.name, verbose))
-    if not verbose:
-        lines += ["", VERBOSE_HINT]
-    return "\n".join(lines)
+    return lines + _queries(offenses, verbose)
 
 
-def no_query_on_table(info: IndexInfo, queries: Sequence[ExplainedQuery]) -> str:
+def no_query_on_table(verdict: Verdict) -> list[str]:
+    info = verdict.index
+    assert info is not None
+    queries = verdict.queries
     lines = [
         f'Expected the block to use index "{info.name}", but it ran no query on '
-        f"{info.table} ({_count(len(queries), 'query', 'queries')} in all).",
+        f"{info.table} ({count(len(queries), 'query', 'queries')} in all).",
     ]
     for query in queries[:10]:
         read = ", ".join(sorted(query.plan.tables)) if query.plan else "not explained"
@@ -210,77 +220,31 @@ def no_query_on_table(info: IndexInfo, queries: Sequence[ExplainedQuery]) -> str
         "Hint: the code path may be served from a cache, use another database alias "
         "(using=...), or never reach the database."
     )
-    return "\n".join(lines)
+    return lines
 
 
-def findings(
-    queries: Sequence[ExplainedQuery],
-    *,
-    forbid: Sequence[str],
-    tables: Sequence[str] | None,
-    allow: Iterable[str],
-    mode: str,
-    verbose: bool,
-    suggest: Callable[[PlanNode], IndexSuggestion | None] | None = None,
-) -> str | None:
-    """Forbidden node types (or, with no ``forbid``, filtered sequential scans) in the plans."""
-    from pytest_queryplan.core.checks import filtered_seq_scans, forbidden_nodes
-
-    allow = set(allow)
-    blocks = []
-    suggestions: list[str] = []
-    for query in queries:
-        if query.plan is None:
-            continue
-        if forbid:
-            nodes = forbidden_nodes(query.plan, forbid, tables)
-            marks = {node: f"<-- forbidden: {node.node_type}" for node in nodes}
-        else:
-            nodes = [
-                node
-                for node in filtered_seq_scans(query.plan, allow)
-                if tables is None or node.relation_name in tables
-            ]
-            marks = {node: "<-- sequential scan with a Filter" for node in nodes}
-            for node in nodes:
-                found = suggest(node) if suggest else None
-                if found is not None and found.render() not in suggestions:
-                    suggestions.append(found.render())
-        if nodes:
-            blocks.append(
-                "\n".join(
-                    [
-                        "SQL:",
-                        indent(format_sql(query.sql)),
-                        "Plan:",
-                        indent(query.plan.render(marks=marks, verbose=verbose)),
-                    ]
-                )
-            )
-    if not blocks:
-        return None
+def findings(verdict: Verdict, verbose: bool) -> list[str]:
+    """Forbidden node types, or filtered full reads, in the plans."""
+    check, offenses = verdict.check, verdict.offenses
+    tables = check.tables
     where = f" on {', '.join(tables)}" if tables else ""
-    if forbid:
-        head = f"Forbidden plan nodes ({', '.join(forbid)}){where} in {len(blocks)} query plan(s)."
+    if verdict.kind == "forbidden-node":
+        head = (
+            f"Forbidden plan nodes ({', '.join(check.node_types)}){where} in "
+            f"{len(offenses)} query plan(s)."
+        )
     else:
         head = (
-            f"Sequential scans with a Filter{where} in {len(blocks)} query plan(s): a WHERE "
+            f"Sequential scans with a Filter{where} in {len(offenses)} query plan(s): a WHERE "
             "clause that no index served."
         )
-    lines = [head, f"({MODE_TEXT.get(mode, mode)})"]
-    for number, block in enumerate(blocks, 1):
-        lines.append("")
-        if len(blocks) > 1:
-            lines.append(f"Query {number} of {len(blocks)}:")
-        lines.append(block)
-    for suggestion in suggestions:
-        lines += ["", suggestion]
-    if not forbid:
+    lines = [head, _mode_line(verdict)] + _queries(offenses, verbose)
+    for suggestion in verdict.suggestions:
+        lines += ["", suggestion.render()]
+    if verdict.kind == "filtered-full-read":
         lines += [
             "",
             "Hint: add an index for the filter, or exempt a table that is honestly read "
             "whole with allow_seq_scan=[...] (or ini queryplan_allow_seq_scan).",
         ]
-    if not verbose:
-        lines += ["", VERBOSE_HINT]
-    return "\n".join(lines)
+    return lines

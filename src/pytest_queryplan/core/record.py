@@ -10,7 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pytest_queryplan.core.sqltext import short_sql
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.verdict import Verdict
 
 PROPERTY = "queryplan"
 
@@ -50,9 +55,22 @@ class TestRecord:
         self.checks += 1
         setattr(self, outcome, getattr(self, outcome) + 1)
 
-    def prove(self, index_name: str) -> None:
-        self.check("passed")
-        self.proven.add(index_name)
+    def add(self, verdict: Verdict, outcome: str | None = None) -> None:
+        """Count one verdict (``outcome`` overrides: ``warned`` for a guard at warn level)."""
+        self.check(outcome or ("passed" if verdict.passed else "failed"))
+        if verdict.passed and verdict.kind == "index-used":
+            self.proven.add(verdict.check.name)
+
+    def find(self, verdict: Verdict, level: str) -> None:
+        """Every (table, query) a guard verdict found, once."""
+        seen = {(f.table, f.sql) for f in self.findings}
+        for offense in verdict.offenses:
+            sql = short_sql(offense.query.sql)
+            for mark in offense.marks:
+                table = mark.node.relation_name or "?"
+                if (table, sql) not in seen:
+                    seen.add((table, sql))
+                    self.findings.append(Finding(table, sql, mark.node.filter or "", level))
 
     def read(self, tables: Iterable[str], indexes: Iterable[str]) -> None:
         """Note tables a plan read and indexes it scanned (for the index report)."""

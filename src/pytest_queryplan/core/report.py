@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_queryplan.core.hygiene import IndexEntry, redundant, unused
+from pytest_queryplan.core.catalog import IndexInfo
+from pytest_queryplan.core.hygiene import redundant, unused
 from pytest_queryplan.core.record import TestRecord
 
 FORMAT = 1
@@ -38,7 +39,7 @@ class SessionReport:
     )
     tables: set[str] = field(default_factory=set)
     used: set[str] = field(default_factory=set)
-    indexes: dict[str, IndexEntry] = field(default_factory=dict)
+    indexes: dict[str, IndexInfo] = field(default_factory=dict)
 
     def add(self, test_id: str, record: TestRecord) -> None:
         self.tests += 1
@@ -60,7 +61,7 @@ class SessionReport:
         self.tables |= record.tables
         self.used |= record.used
         for data in record.indexes:
-            self.indexes[data["name"]] = IndexEntry.from_dict(data)
+            self.indexes[data["name"]] = IndexInfo.from_dict(data)
 
     @property
     def did_something(self) -> bool:
@@ -125,7 +126,7 @@ class SessionReport:
             report.index_report = True
             usage = data["index_usage"]
             report.tables, report.used = set(usage["tables"]), set(usage["used"])
-            report.indexes = {i["name"]: IndexEntry.from_dict(i) for i in usage["indexes"]}
+            report.indexes = {i["name"]: IndexInfo.from_dict(i) for i in usage["indexes"]}
         return report
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from pytest_queryplan.core.plan import Plan
+from pytest_queryplan.core.query import ExplainedQuery
 
 _EXPLAINABLE = frozenset({"select", "with", "values", "table", "update", "delete"})
 _LEADING = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(*\s*([A-Za-z]+)", re.DOTALL)
@@ -24,23 +22,12 @@ def is_explainable(sql: str) -> bool:
     return bool(match) and match.group(1).lower() in _EXPLAINABLE
 
 
-@dataclass
-class CapturedQuery:
-    """A statement the block ran; ``plan`` is filled in after the block, when explained."""
-
-    sql: str
-    params: Any
-    using: str
-    plan: Plan | None = None
-    error: str | None = None
-
-
 @contextmanager
-def capture_queries(using: str) -> Iterator[list[CapturedQuery]]:
+def capture_queries(using: str) -> Iterator[list[ExplainedQuery]]:
     """Record explainable statements run on connection ``using`` inside the block."""
     from django.db import connections
 
-    captured: list[CapturedQuery] = []
+    captured: list[ExplainedQuery] = []
 
     def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         if isinstance(sql, str) and is_explainable(sql):
@@ -48,7 +35,7 @@ def capture_queries(using: str) -> Iterator[list[CapturedQuery]]:
             if many:
                 # executemany: the first parameter set stands for all of them.
                 first = next(iter(params), None) if params is not None else None
-            captured.append(CapturedQuery(sql, first, using))
+            captured.append(ExplainedQuery(sql, first, using))
         return execute(sql, params, many, context)
 
     with connections[using].execute_wrapper(record):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.plan import Plan
-    from pytest_queryplan.db.capture import CapturedQuery
+    from pytest_queryplan.core.query import ExplainedQuery
 
 Key = tuple[str, str, bool, str, str]
 
@@ -38,7 +38,7 @@ class PlanCache:
     explained: int = 0
 
     def plan(
-        self, query: CapturedQuery, mode: str, analyze_tables: bool, explain: Callable[[], Plan]
+        self, query: ExplainedQuery, mode: str, analyze_tables: bool, explain: Callable[[], Plan]
     ) -> Plan:
         """The cached plan of ``query``, or ``explain()`` run once and remembered."""
         self.seen += 1

@@ -5,8 +5,7 @@ A shape is each plan's node types, relations, indexes and nesting, one node per 
 psql's words (``Index Scan using x on t``); costs and row estimates are left out, so data
 volume does not move it. One file per test, under ``<snapshot dir>/<test module>/``, so
 xdist workers never write the same file. The SQL is kept in ``#`` comments for readers
-and is not compared. The ``pytest_*`` functions are collection hooks, registered only
-when snapshots are on.
+and is not compared. No pytest here: ``plugin.py`` calls these from its hooks.
 """
 
 from __future__ import annotations
@@ -18,14 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from pytest_queryplan.core.sqltext import short_sql
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.plan import Plan
-    from pytest_queryplan.db.capture import CapturedQuery
-    from pytest_queryplan.options import RunOptions
+    from pytest_queryplan.core.query import ExplainedQuery
 
 HEADER = "# pytest-queryplan plan shapes: node types, relations, indexes, nesting (no costs)"
 SUFFIX = ".plan"
@@ -42,7 +38,7 @@ def shape_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def render(nodeid: str, queries: Sequence[CapturedQuery]) -> str:
+def render(nodeid: str, queries: Sequence[ExplainedQuery]) -> str:
     lines = [HEADER, f"# {nodeid}"]
     for number, query in enumerate(queries, 1):
         lines += ["", f"# {short_sql(query.sql, 200)}", f"query {number}:"]
@@ -73,15 +69,19 @@ def _shown(path: Path, rootpath: Path) -> str:
 
 
 def compare(
-    nodeid: str, queries: Sequence[CapturedQuery], run: RunOptions, rootpath: Path
+    nodeid: str,
+    queries: Sequence[ExplainedQuery],
+    snapshot_dir: Path,
+    rootpath: Path,
+    update: bool = False,
 ) -> tuple[str, str | None]:
     """(status, failure text or None); status is match, changed, missing or written."""
-    path = path_for(run.snapshot_dir, nodeid)
+    path = path_for(snapshot_dir, nodeid)
     text = render(nodeid, queries)
     baseline = path.read_text() if path.exists() else None
     if baseline is not None and compared(baseline) == compared(text):
         return "match", None
-    if run.snapshot == "update":
+    if update:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         return "written", None
@@ -114,24 +114,3 @@ def stale(snapshot_dir: Path, rootpath: Path, produced: set[str], known: set[str
         if folder.is_dir():
             found += [p for p in sorted(folder.glob("*" + SUFFIX)) if p not in expected]
     return [_shown(path, rootpath) for path in found]
-
-
-def pytest_deselected(items: Sequence[pytest.Item]) -> None:
-    if items:
-        from pytest_queryplan.session import RECORDER_KEY
-
-        items[0].config.stash[RECORDER_KEY].deselected.update(i.nodeid for i in items)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    from pytest_queryplan.session import RECORDER_KEY, STALE_OUTPUT
-
-    config = session.config
-    recorder = config.stash[RECORDER_KEY]
-    marked = {item.nodeid for item in session.items if item.get_closest_marker("queryplan")}
-    known = {item.nodeid for item in session.items} | recorder.deselected
-    produced = marked | recorder.deselected  # a deselected test's baseline is not stale
-    recorder.stale = stale(recorder.run.snapshot_dir, config.rootpath, produced, known)
-    workeroutput = getattr(config, "workeroutput", None)
-    if workeroutput is not None:
-        workeroutput[STALE_OUTPUT] = recorder.stale
