@@ -136,3 +136,48 @@ def test_natural_mode_analyze_tables_sees_test_rows_and_rolls_back_statistics(qu
     fresh = queryplan.explain(Customer.objects.all(), mode="natural", analyze_tables=True)
     assert fresh.root.plan_rows == 700  # statistics include the rows this test inserted
     assert scalar(statistics) == before  # the pg_statistic rows went with the savepoint
+
+
+@pytest.mark.django_db(transaction=True)
+def test_setting_a_competitor_aside_never_waits_for_a_lock(assert_uses_index):
+    """Forced mode drops a competing index inside its savepoint; another session's lock on
+    the table (an idle transaction that read it is enough) makes DROP INDEX wait. The wait
+    is bounded: the first plan stands, and the failure says which index stayed and why."""
+    import uuid
+
+    import psycopg
+
+    table = f"qp_lock_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {table} (a int, c int)")
+        cursor.execute(f"INSERT INTO {table} SELECT g % 10, g FROM generate_series(1, 5000) g")
+        cursor.execute(f"CREATE INDEX {table}_a ON {table} (a)")
+        cursor.execute(f"CREATE INDEX {table}_c ON {table} (c)")
+        cursor.execute(f"ANALYZE {table}")
+        # Should the bound ever go, this test fails (statement timeout) instead of hanging.
+        cursor.execute("SET statement_timeout = '20s'")
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        options="-c statement_timeout=30000",
+    )
+    try:
+        target = (f"SELECT * FROM {table} WHERE a = %s AND c = %s", [7, 17])
+        # The planner prefers the selective index on c; set aside, the one on a proves
+        # that it *can* serve the query.
+        assert_uses_index(target, f"{table}_a")
+        other.execute(f"SELECT 1 FROM {table} LIMIT 1")  # holds ACCESS SHARE, stays idle
+        with pytest.raises(AssertionError) as failure:
+            assert_uses_index(target, f"{table}_a")
+    finally:
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
+            cursor.execute(f"DROP TABLE {table}")
+    text = str(failure.value)
+    assert f"(Forced mode could not set the competing index {table}_c aside: " in text
+    assert "lock timeout" in text
+    assert transaction_status() == "IDLE"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 SEQ_SCAN = "Seq Scan"
 SYSTEM_CATALOG_PREFIX = "pg_"
+_REFUSED = "PostgreSQL could not EXPLAIN the query: "
 
 
 def is_system_catalog(name: str) -> bool:
@@ -197,7 +198,8 @@ def _without_competitors(
         try:
             plan = catalog.replan(query, hide=hide)
         except Exception as exc:  # noqa: BLE001 - the adapter's refusal: the first answer stands
-            kept.update(dict.fromkeys(hide, str(exc)))
+            reason = str(exc).splitlines()[0].removeprefix(_REFUSED)
+            kept.update(dict.fromkeys(hide, reason))
             continue
         if plan.index_names & names:
             query.plan = plan
