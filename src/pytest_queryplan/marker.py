@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from pytest_queryplan.core.checks import Check, Forbidden, IndexUsed, NoFilteredFullScan
+from pytest_queryplan.core.matchers import check_node_types
 from pytest_queryplan.core.modes import Mode
 from pytest_queryplan.errors import QueryPlanUsageError
 
@@ -74,9 +75,11 @@ def queryplan_marker(
     """
     if not isinstance(using, str):
         raise QueryPlanUsageError(f"queryplan(using=...) must be an alias string, not {using!r}.")
+    forbidden = _names(forbid, "forbid") or ()
+    check_node_types(forbidden)
     return MarkerSpec(
         uses_index=_names(uses_index, "uses_index") or (),
-        forbid=_names(forbid, "forbid") or (),
+        forbid=forbidden,
         tables=_names(tables, "tables"),
         mode=None if mode is None else Mode.parse(mode, "queryplan(mode=...)"),
         using=using,

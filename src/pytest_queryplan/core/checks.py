@@ -8,10 +8,17 @@ interface while it judges, never builds text, and never imports a driver.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pytest_queryplan.core.matchers import (
+    SEQ_SCAN,
+    check_node_types,
+    filtered_seq_scans,
+    forbidden_nodes,
+    is_system_catalog,
+)
 from pytest_queryplan.core.modes import Mode
 from pytest_queryplan.core.verdict import Mark, Offense, Verdict
 
@@ -20,62 +27,25 @@ if TYPE_CHECKING:
     from pytest_queryplan.core.plan import Plan, PlanNode
     from pytest_queryplan.core.query import ExplainedQuery
 
-SEQ_SCAN = "Seq Scan"
-SYSTEM_CATALOG_PREFIX = "pg_"
 _REFUSED = "PostgreSQL could not EXPLAIN the query: "
-
-
-def is_system_catalog(name: str) -> bool:
-    """PostgreSQL's own catalogs: Django's introspection reads them, no project index serves."""
-    return name.startswith(SYSTEM_CATALOG_PREFIX)
-
-
-def filtered_seq_scans(plan: Plan, allow: Collection[str] = ()) -> list[PlanNode]:
-    """Sequential scans carrying a Filter: a WHERE clause that no index served.
-
-    An unfiltered full read (no Filter) is not a finding; tables in ``allow`` are exempt.
-    """
-    return [
-        node
-        for node in plan.nodes()
-        if node.node_type == SEQ_SCAN and node.filter and node.relation_name not in allow
-    ]
-
-
-def matches_type(node: PlanNode, node_type: str) -> bool:
-    """``"Seq Scan"`` matches its parallel form too; ``"Parallel Seq Scan"`` only that form."""
-    if node.node_type == node_type:
-        return True
-    return node_type == f"Parallel {node.node_type}" and bool(node.raw.get("Parallel Aware"))
-
-
-def relations_under(node: PlanNode) -> Iterator[str]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.relation_name:
-            yield current.relation_name
-        stack.extend(current.children)
-
-
-def forbidden_nodes(
-    plan: Plan, node_types: Iterable[str], tables: Collection[str] | None = None
-) -> list[PlanNode]:
-    """Nodes of a forbidden type that concern ``tables`` (all tables when None).
-
-    A node without a relation of its own (Sort, Hash Join) concerns the tables beneath it.
-    """
-    wanted = list(node_types)
-    return [
-        node
-        for node in plan.nodes()
-        if any(matches_type(node, node_type) for node_type in wanted)
-        and (tables is None or any(name in tables for name in relations_under(node)))
-    ]
 
 
 def _tables_read(queries: Iterable[ExplainedQuery]) -> tuple[str, ...]:
     return tuple(sorted({table for q in queries if q.plan for table in q.plan.tables}))
+
+
+def _unread_tables(
+    check: Forbidden | NoFilteredFullScan, queries: Sequence[ExplainedQuery]
+) -> Verdict | None:
+    """A failing verdict when ``tables=`` names a table no query read: a misspelled name
+    must not turn the check into one that can never fail."""
+    read = _tables_read(queries)
+    missing = [table for table in check.tables or () if table not in read]
+    if not missing or all(q.plan is None for q in queries):
+        return None
+    return Verdict(
+        check, False, "unknown-table", total=len(queries), tables_read=read, unread=tuple(missing)
+    )
 
 
 @dataclass(frozen=True)
@@ -213,7 +183,12 @@ class Forbidden:
     node_types: tuple[str, ...]
     tables: tuple[str, ...] | None = None
 
+    def __post_init__(self) -> None:
+        check_node_types(self.node_types)
+
     def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
+        if (unread := _unread_tables(self, queries)) is not None:
+            return unread
         offenses = []
         for query in queries:
             if query.plan is None:
@@ -248,6 +223,8 @@ class NoFilteredFullScan:
         ]
 
     def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
+        if (unread := _unread_tables(self, queries)) is not None:
+            return unread
         offenses = []
         for query in queries:
             if query.plan is None:

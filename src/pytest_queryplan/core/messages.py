@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pytest_queryplan.core.checks import SEQ_SCAN
 from pytest_queryplan.core.modes import MODE_TEXT, Mode
-from pytest_queryplan.core.sqltext import format_sql
+from pytest_queryplan.core.sqltext import format_sql, short_sql
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.catalog import IndexInfo
@@ -73,17 +73,30 @@ def _queries(offenses: Sequence[Offense], verbose: bool) -> list[str]:
 
 
 def render(verdict: Verdict, verbose: bool = False) -> str:
-    """The failure text of a verdict that did not pass."""
+    """The failure text of a verdict that did not pass; never raises, so no formatting
+    problem can replace the verdict or skew a count."""
+    try:
+        return _render(verdict, verbose)
+    except Exception as exc:  # noqa: BLE001 - the verdict stands, whatever its text
+        return (
+            f"The plan check failed ({verdict.kind}), and its failure text could not be "
+            f"built ({type(exc).__name__}: {exc}); please report this."
+        )
+
+
+def _render(verdict: Verdict, verbose: bool) -> str:
     kind = verdict.kind
     if kind == "index-missing":
         lines = missing_index(verdict)
     elif kind == "no-query-on-table":
         lines = no_query_on_table(verdict)
+    elif kind == "unknown-table":
+        lines = unknown_table(verdict)
     elif kind in ("forbidden-node", "filtered-full-read"):
         lines = findings(verdict, verbose)
     else:
         lines = index_not_used(verdict, verbose)
-    if not verbose and kind not in ("index-missing", "no-query-on-table"):
+    if not verbose and kind not in ("index-missing", "no-query-on-table", "unknown-table"):
         lines += ["", VERBOSE_HINT]
     return "\n".join(lines)
 
@@ -213,7 +226,7 @@ def no_query_on_table(verdict: Verdict) -> list[str]:
     ]
     for query in queries[:10]:
         read = ", ".join(sorted(query.plan.tables)) if query.plan else "not explained"
-        lines.append(f"    {' '.join(query.sql.split())[:100]}  [{read}]")
+        lines.append(f"    {short_sql(query.sql)}  [{read}]")
     if len(queries) > 10:
         lines.append(f"    ... and {len(queries) - 10} more")
     lines.append(
@@ -247,4 +260,16 @@ def findings(verdict: Verdict, verbose: bool) -> list[str]:
             "Hint: add an index for the filter, or exempt a table that is honestly read "
             "whole with allow_seq_scan=[...] (or ini queryplan_allow_seq_scan).",
         ]
+    return lines
+
+
+def unknown_table(verdict: Verdict) -> list[str]:
+    """``tables=`` names a table no query read: the check could never have failed."""
+    lines = []
+    for table in verdict.unread:
+        close = near_misses(table, verdict.tables_read)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        lines.append(f"tables=[...] names {table}, which none of the test's queries read.{hint}")
+    lines.append(f"The queries read: {', '.join(verdict.tables_read) or 'no table'}.")
+    lines.append("Hint: name the tables as the database calls them (Model._meta.db_table).")
     return lines

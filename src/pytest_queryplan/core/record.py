@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_queryplan.core.sqltext import short_sql
+from pytest_queryplan.core.sqltext import capped, short_sql
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.verdict import Verdict
@@ -70,7 +70,7 @@ class TestRecord:
                 table = mark.node.relation_name or "?"
                 if (table, sql) not in seen:
                     seen.add((table, sql))
-                    self.findings.append(Finding(table, sql, mark.node.filter or "", level))
+                    self.findings.append(Finding(table, sql, capped(mark.node.filter or ""), level))
 
     def read(self, tables: Iterable[str], indexes: Iterable[str]) -> None:
         """Note tables a plan read and indexes it scanned (for the index report)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pytest_queryplan.core.sqltext import collapse
+
 if TYPE_CHECKING:
     from pytest_queryplan.core.plan import Plan, PlanNode
 
@@ -88,7 +90,7 @@ def render(
                 if value is not None:
                     if isinstance(value, list):
                         value = ", ".join(str(item) for item in value)
-                    lines.append(f"{detail_pad}{key}: {value}")
+                    lines.append(f"{detail_pad}{key}: {collapse(str(value))}")
         children = node.children
         if children:
             stack.extend([(child, indent) for child in reversed(children)])

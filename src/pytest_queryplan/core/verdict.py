@@ -46,8 +46,8 @@ class Verdict:
 
     ``kind`` is a stable identifier of what was found (``index-used``, ``index-missing``,
     ``index-not-used``, ``index-partly-used``, ``no-query-on-table``, ``forbidden-node``,
-    ``filtered-full-read``); ``offenses`` are the queries that failed it and ``proof`` the
-    ones that passed it, so a passing check can say why it passed.
+    ``filtered-full-read``, ``unknown-table``); ``offenses`` are the queries that failed it
+    and ``proof`` the ones that passed it, so a passing check can say why it passed.
     """
 
     check: Any
@@ -67,6 +67,8 @@ class Verdict:
     suggestions: tuple[Any, ...] = ()
     #: Competing indexes that could not be set aside in forced mode: (name, why).
     kept: tuple[tuple[str, str], ...] = ()
+    #: unknown-table: the tables a check names that no query read.
+    unread: tuple[str, ...] = ()
 
     @property
     def queries(self) -> list[ExplainedQuery]:
