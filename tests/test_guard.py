@@ -84,7 +84,7 @@ def test_fail_catches_exactly_the_query_that_lost_its_index(
     result.stdout.fnmatch_lines(
         [
             "*_ test_by_name _*",
-            "*queryplan guard (--queryplan-guard=fail): Sequential scans with a Filter in 1 *",
+            "*queryplan guard (--queryplan-guard=fail): Tables read whole with a Filter in 1 *",
             "*Seq Scan on upstream_customer  <-- sequential scan with a Filter*",
             '*models.Index(fields=?"name"?, name="customer_name_idx")*',
         ]

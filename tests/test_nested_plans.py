@@ -66,8 +66,11 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_index_found_anywhere_in_plan(assert_uses_index, case):
+    """Where the scan sits, not how well it serves (strict=False): in the join, the planner
+    may hash-join and search the index by role alone, depending on the statistics earlier
+    tests left (the regression catalogue judges service, on tables of its own)."""
     sql, params, index = CASES[case]
-    plan = assert_uses_index((sql, params), index)
+    plan = assert_uses_index((sql, params), index, strict=False)
     node = plan.find(index=index)[0]
     if case != "update" and case != "delete":
         assert node is not plan.root or case == "backward"

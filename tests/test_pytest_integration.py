@@ -121,7 +121,7 @@ def test_fixture_and_marker_outcomes(inner: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*_ test_marker_default_fail _*",
-            "*Sequential scans with a Filter in 1 query plan(s)*",
+            "*Tables read whole with a Filter in 1 query plan(s)*",
             "*Seq Scan on upstream_alertrule  <-- sequential scan with a Filter*",
         ]
     )

@@ -32,6 +32,7 @@ class AssertUsesIndex(Protocol):
         *,
         using: str = ...,
         mode: str | None = ...,
+        strict: bool | None = ...,
         analyze_tables: bool | None = ...,
     ) -> Plan: ...
 
@@ -43,6 +44,7 @@ class AssertUsesIndex(Protocol):
         using: str = ...,
         mode: str | None = ...,
         every: bool = ...,
+        strict: bool | None = ...,
         analyze_tables: bool | None = ...,
     ) -> IndexUsageBlock: ...
 
@@ -59,6 +61,7 @@ class _AssertUsesIndex:
         using: str = "default",
         mode: str | None = None,
         every: bool | None = None,
+        strict: bool | None = None,
         analyze_tables: bool | None = None,
     ) -> Any:
         __tracebackhide__ = True
@@ -78,14 +81,21 @@ class _AssertUsesIndex:
                     "call assert_uses_index(queryset, 'index_name')."
                 )
             return IndexUsageBlock(
-                target, using=using, mode=mode, every=bool(every), defaults=defaults
+                target,
+                using=using,
+                mode=mode,
+                every=bool(every),
+                strict=strict,
+                defaults=defaults,
             )
         if every is not None:
             raise QueryPlanUsageError(
                 "every= applies only to the block form: `with assert_uses_index(name, "
                 "every=True):`."
             )
-        return assert_index_used(target, index_name, using=using, mode=mode, defaults=defaults)
+        return assert_index_used(
+            target, index_name, using=using, mode=mode, strict=strict, defaults=defaults
+        )
 
 
 def _with_analyze(defaults: Defaults, analyze_tables: bool | None) -> Defaults:
@@ -139,7 +149,7 @@ class QueryPlan:
 
 @pytest.fixture
 def assert_uses_index(request: pytest.FixtureRequest) -> AssertUsesIndex:
-    """Assert that a query's plan scans an index (forced mode by default).
+    """Assert that an index serves a query (forced mode and strict by default).
 
     ``assert_uses_index(queryset_or_sql, "index_name")`` returns the parsed Plan;
     ``with assert_uses_index("index_name"):`` checks the queries the block runs.

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from pytest_queryplan.core.checks import Check, Forbidden, IndexUsed, NoFilteredFullScan
+from pytest_queryplan.core.checks import Check, IndexUsed
 from pytest_queryplan.core.matchers import check_node_types
 from pytest_queryplan.core.modes import Mode
+from pytest_queryplan.core.nodechecks import Forbidden, NoFilteredFullScan
 from pytest_queryplan.errors import QueryPlanUsageError
 
 
@@ -30,15 +31,20 @@ class MarkerSpec:
     mode: Mode | None = None
     using: str = "default"
     allow_seq_scan: tuple[str, ...] = ()
+    strict: bool | None = None
 
     @property
     def checks_seq_scans(self) -> bool:
         """With neither uses_index nor forbid, the marker forbids filtered full reads."""
         return not self.uses_index and not self.forbid
 
-    def checks(self, allow: frozenset[str]) -> list[Check]:
-        """The checks this marker asks for; ``allow`` adds the ini's exempt tables."""
-        chosen: list[Check] = [IndexUsed(name, block=True) for name in self.uses_index]
+    def checks(self, allow: frozenset[str], strict: bool = True) -> list[Check]:
+        """The checks this marker asks for; ``allow`` adds the ini's exempt tables and
+        ``strict`` is the ini's default for ``uses_index``."""
+        strict = strict if self.strict is None else self.strict
+        chosen: list[Check] = [
+            IndexUsed(name, block=True, strict=strict) for name in self.uses_index
+        ]
         if self.forbid:
             chosen.append(Forbidden(self.forbid, self.tables))
         if self.checks_seq_scans:
@@ -66,13 +72,16 @@ def queryplan_marker(
     mode: str | None = None,
     using: str = "default",
     allow_seq_scan: str | Sequence[str] | None = None,
+    strict: bool | None = None,
 ) -> MarkerSpec:
     """queryplan(...): explain every query the test body runs and check the plans.
 
-    Each index in ``uses_index`` must be used by a query; no node type in ``forbid`` may
-    concern ``tables`` (default: every table). With neither, a full read carrying a
-    Filter fails the test, except on the ``allow_seq_scan`` tables.
+    Each index in ``uses_index`` must serve a query (``strict=False``: appear in its plan);
+    no node type in ``forbid`` may concern ``tables`` (default: every table). With neither,
+    a full read carrying a Filter fails the test, except on the ``allow_seq_scan`` tables.
     """
+    if strict is not None and not isinstance(strict, bool):
+        raise QueryPlanUsageError(f"queryplan(strict=...) takes True or False, not {strict!r}.")
     if not isinstance(using, str):
         raise QueryPlanUsageError(f"queryplan(using=...) must be an alias string, not {using!r}.")
     forbidden = _names(forbid, "forbid") or ()
@@ -84,6 +93,7 @@ def queryplan_marker(
         mode=None if mode is None else Mode.parse(mode, "queryplan(mode=...)"),
         using=using,
         allow_seq_scan=_names(allow_seq_scan, "allow_seq_scan") or (),
+        strict=strict,
     )
 
 

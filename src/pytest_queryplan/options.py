@@ -54,6 +54,13 @@ def add_options(parser: pytest.Parser) -> None:
         default=False,
     )
     parser.addini(
+        "queryplan_strict",
+        "An index check passes only when the index serves the query (searched with an Index "
+        "Cond, no key column left to a Filter); false: when it appears in the plan.",
+        type="bool",
+        default=True,
+    )
+    parser.addini(
         "queryplan_allow_seq_scan",
         "Tables whose filtered sequential scans are not findings (one per line).",
         type="linelist",
@@ -118,6 +125,7 @@ def resolve_defaults(config: pytest.Config) -> Defaults:
     return Defaults(
         mode=_choice(config, "queryplan_mode", Mode, Mode.FORCED),
         analyze_tables=bool(config.getini("queryplan_analyze")),
+        strict=bool(config.getini("queryplan_strict")),
         verbose=config.getoption("verbose", 0) > 0,
     )
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_queryplan.core.checks import is_system_catalog
+from pytest_queryplan.core.matchers import is_system_catalog
 from pytest_queryplan.db.plancache import PlanCache
 
 if TYPE_CHECKING:

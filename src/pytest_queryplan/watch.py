@@ -14,9 +14,11 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 from pytest_queryplan import guard
-from pytest_queryplan.core.checks import Check, NoFilteredFullScan
+from pytest_queryplan.backends import get_backend
+from pytest_queryplan.core.checks import Check
 from pytest_queryplan.core.messages import render
 from pytest_queryplan.core.modes import GuardLevel
+from pytest_queryplan.core.nodechecks import NoFilteredFullScan
 from pytest_queryplan.core.record import PROPERTY, TestRecord
 from pytest_queryplan.db.catalog import DjangoCatalog
 from pytest_queryplan.db.explain import explain_captured
@@ -82,7 +84,9 @@ class TestWatch:
         key = (check, alias)
         if key not in self.verdicts:
             queries = [query for query in self.captured if query.using == alias]
-            self.verdicts[key] = check.judge(queries, DjangoCatalog.for_alias(alias))
+            self.verdicts[key] = check.judge(
+                queries, DjangoCatalog.for_alias(alias, self.defaults.index_names)
+            )
         return self.verdicts[key]
 
     def verdict(self) -> None:
@@ -99,7 +103,7 @@ class TestWatch:
         self.record.unexplained += sum(query.error is not None for query in self.captured)
         failed: list[Verdict] = []
         if spec is not None:
-            for check in spec.checks(self.run.allow_seq_scan):
+            for check in spec.checks(self.run.allow_seq_scan, self.defaults.strict):
                 found = self.judge(check, spec.using)
                 self.record.add(found)
                 if not found.passed:
@@ -160,6 +164,6 @@ class TestWatch:
         if not new:
             return
         for alias in self.aliases():
-            for info in DjangoCatalog.for_alias(alias).indexes_on(new):
+            for info in get_backend(alias).indexes_on(new):
                 self.record.indexes.append(info.to_dict())
         self.recorder.cataloged.update(new)

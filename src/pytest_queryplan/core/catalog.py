@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from pytest_queryplan.core.plan import Plan
     from pytest_queryplan.core.query import ExplainedQuery
+    from pytest_queryplan.core.suggest import NameRegistry
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class Catalog(Protocol):
     INDEX``) run first, all inside a savepoint that is rolled back. It returns the new plan,
     or raises ``ExplainError`` (for one, when a lock is not granted in time).
     """
+
+    #: Names for suggested indexes, unique within the run.
+    index_names: NameRegistry
 
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]: ...
 

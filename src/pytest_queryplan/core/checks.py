@@ -8,50 +8,32 @@ interface while it judges, never builds text, and never imports a driver.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_queryplan.core.matchers import (
-    SEQ_SCAN,
-    check_node_types,
-    filtered_seq_scans,
-    forbidden_nodes,
-    is_system_catalog,
-)
+from pytest_queryplan.core.matchers import SEQ_SCAN
 from pytest_queryplan.core.modes import Mode
+from pytest_queryplan.core.nodechecks import Forbidden, NoFilteredFullScan, tables_read
+from pytest_queryplan.core.service import Service, index_scans, service
+from pytest_queryplan.core.suggesting import suggest_for
 from pytest_queryplan.core.verdict import Mark, Offense, Verdict
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.catalog import Catalog, IndexInfo
-    from pytest_queryplan.core.plan import Plan, PlanNode
     from pytest_queryplan.core.query import ExplainedQuery
 
 _REFUSED = "PostgreSQL could not EXPLAIN the query: "
 
 
-def _tables_read(queries: Iterable[ExplainedQuery]) -> tuple[str, ...]:
-    return tuple(sorted({table for q in queries if q.plan for table in q.plan.tables}))
-
-
-def _unread_tables(
-    check: Forbidden | NoFilteredFullScan, queries: Sequence[ExplainedQuery]
-) -> Verdict | None:
-    """A failing verdict when ``tables=`` names a table no query read: a misspelled name
-    must not turn the check into one that can never fail."""
-    read = _tables_read(queries)
-    missing = [table for table in check.tables or () if table not in read]
-    if not missing or all(q.plan is None for q in queries):
-        return None
-    return Verdict(
-        check, False, "unknown-table", total=len(queries), tables_read=read, unread=tuple(missing)
-    )
-
-
 @dataclass(frozen=True)
 class IndexUsed:
-    """Some query (``every``: every query reading its table) scans index ``name``.
+    """Some query (``every``: every query reading its table) is served by index ``name``.
 
+    ``strict`` (the default): a scan of the index must *serve* the query (``service.py``):
+    search it with an Index Cond (or deliver ORDER BY under a LIMIT, or be a partial
+    index), leave no condition on its key columns to a Filter, and not skip a btree's
+    leading key. ``strict=False``: the index appearing in the plan is enough.
     ``block``: the queries were captured from running code, not one given target, so
     running no query on the index's table is a failure of its own.
     """
@@ -59,18 +41,26 @@ class IndexUsed:
     name: str
     every: bool = False
     block: bool = False
+    strict: bool = True
 
     def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
         total = len(queries)
-        if not self.every:
+        if not self.every and not self.strict:
             proof = _users(queries, {self.name})
             if proof:  # the common, passing case costs no catalog query at all
                 return Verdict(self, True, "index-used", proof=proof, total=total)
+        if not self.every and any(q.plan and self.name in q.plan.index_names for q in queries):
+            # The index is in a plan: its key columns decide, no partition look-up needed.
+            (info,) = catalog.index_info([self.name]) or (None,)
+            if info is not None:
+                proof, _ = self._served(queries, frozenset({self.name}), info)
+                if proof:
+                    return Verdict(self, True, "index-used", proof=proof, total=total, index=info)
         names = catalog.attached_indexes(self.name)
         infos = {info.name: info for info in catalog.index_info(names)}
         info = infos.get(self.name)
+        read = tables_read(queries)
         if info is None:
-            read = _tables_read(queries)
             return Verdict(
                 self,
                 False,
@@ -85,17 +75,30 @@ class IndexUsed:
         kept: tuple[tuple[str, str], ...] = ()
         if any(q.mode == Mode.FORCED for q in relevant):
             kept = _without_competitors(relevant, names, index_tables, catalog)
-        proof = _users(relevant, names)
-        users = {id(offense.query) for offense in proof}
-        offenders = [q for q in relevant if id(q) not in users]
-        facts = {"total": total, "index": info, "kept": kept, "tables_read": _tables_read(queries)}
+        facts = {"total": total, "index": info, "kept": kept, "tables_read": read}
         if self.block and not relevant:
             everything = tuple(Offense(q) for q in queries)
             return Verdict(self, False, "no-query-on-table", offenses=everything, **facts)
+        proof, partly = self._served(relevant, names, info)
+        served = {id(offense.query) for offense in proof}
+        offenders = [q for q in relevant if id(q) not in served]
         if proof and not (self.every and offenders):
             return Verdict(self, True, "index-used", proof=proof, **facts)
         if not self.every:
             offenders = relevant
+        if partly:
+            offenses = tuple(_partly(q, partly) for q in offenders or queries)
+            services = tuple(s for q in offenders for s in partly.get(id(q), ()))
+            types = catalog.column_types(info.table)
+            return Verdict(
+                self,
+                False,
+                "index-partly-used",
+                offenses=offenses,
+                services=services,
+                column_types=types,
+                **facts,
+            )
         offenses = tuple(_offense(q, info, self.name) for q in offenders or queries)
         # An index for the first filtered sequential read of the table, if one would serve.
         reads = [o for o in offenses if any(m.reason == "seq-scan" for m in o.marks)]
@@ -104,14 +107,51 @@ class IndexUsed:
             self, False, "index-not-used", offenses=offenses, suggestions=suggestions, **facts
         )
 
+    def _served(
+        self, queries: Iterable[ExplainedQuery], names: frozenset[str], info: IndexInfo
+    ) -> tuple[tuple[Offense, ...], dict[int, list[Service]]]:
+        """The queries the index serves (its scans marked), and per other query that
+        scans it the scans that did not serve (non-strict: every scan serves)."""
+        proof, partly = [], {}
+        for query in queries:
+            if query.plan is None or not query.plan.index_names & names:
+                continue
+            scans = [
+                service(node, info.columns, partial=info.is_partial)
+                for node in index_scans(query.plan, names)
+            ]
+            good = [s for s in scans if not self.strict or _serves(s, info)]
+            if good:
+                proof.append(
+                    Offense(query, tuple(Mark(s.node, "used", s.index_name) for s in good))
+                )
+            else:
+                partly[id(query)] = scans
+        return tuple(proof), partly
 
-def _users(queries: Iterable[ExplainedQuery], names: Collection[str]) -> tuple[Offense, ...]:
+
+def _serves(found: Service, info: IndexInfo) -> bool:
+    # A btree searched without its leading key reads the whole index (PostgreSQL 18's
+    # skip scan jumps between leading values, but the regression is the same).
+    return found.serves and not (found.skips_leading_key and info.method == "btree")
+
+
+def _partly(query: ExplainedQuery, partly: dict[int, list[Service]]) -> Offense:
+    marks = tuple(
+        Mark(s.node, "full-walk" if s.full_walk else "partly-used", s.index_name)
+        for s in partly.get(id(query), ())
+    )
+    return Offense(query, marks)
+
+
+def _users(queries: Iterable[ExplainedQuery], names: Iterable[str]) -> tuple[Offense, ...]:
     """The queries whose plan scans one of ``names``, with the scanning node marked."""
+    wanted = set(names)
     found = []
     for query in queries:
-        if query.plan is None or not query.plan.index_names & set(names):
+        if query.plan is None or not query.plan.index_names & wanted:
             continue
-        nodes = [n for n in query.plan.nodes() if n.index_name in names]
+        nodes = [n for n in query.plan.nodes() if n.index_name in wanted]
         found.append(Offense(query, tuple(Mark(n, "used", n.index_name) for n in nodes)))
     return tuple(found)
 
@@ -174,98 +214,6 @@ def _without_competitors(
         if plan.index_names & names:
             query.plan = plan
     return tuple(sorted(kept.items()))
-
-
-@dataclass(frozen=True)
-class Forbidden:
-    """No plan node of ``node_types`` concerns ``tables`` (every table when None)."""
-
-    node_types: tuple[str, ...]
-    tables: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        check_node_types(self.node_types)
-
-    def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
-        if (unread := _unread_tables(self, queries)) is not None:
-            return unread
-        offenses = []
-        for query in queries:
-            if query.plan is None:
-                continue
-            nodes = forbidden_nodes(query.plan, self.node_types, self.tables)
-            if nodes:
-                marks = tuple(Mark(node, "forbidden", node.node_type) for node in nodes)
-                offenses.append(Offense(query, marks))
-        return Verdict(
-            self, not offenses, "forbidden-node", offenses=tuple(offenses), total=len(queries)
-        )
-
-
-@dataclass(frozen=True)
-class NoFilteredFullScan:
-    """No table is read whole with a Filter: a WHERE clause that no index served.
-
-    ``allow``: tables honestly read whole. PostgreSQL's own catalogs are always exempt.
-    ``suggest``: propose (and verify) an index for each finding.
-    """
-
-    allow: frozenset[str] = field(default_factory=frozenset)
-    tables: tuple[str, ...] | None = None
-    suggest: bool = True
-
-    def nodes(self, plan: Plan) -> list[PlanNode]:
-        return [
-            node
-            for node in filtered_seq_scans(plan, self.allow)
-            if not is_system_catalog(node.relation_name or "")
-            and (self.tables is None or node.relation_name in self.tables)
-        ]
-
-    def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
-        if (unread := _unread_tables(self, queries)) is not None:
-            return unread
-        offenses = []
-        for query in queries:
-            if query.plan is None:
-                continue
-            nodes = self.nodes(query.plan)
-            if nodes:
-                marks = tuple(Mark(node, "filtered-seq-scan") for node in nodes)
-                offenses.append(Offense(query, marks))
-        suggestions = ()
-        if self.suggest and offenses:
-            suggestions = suggest_for(offenses, catalog)
-        return Verdict(
-            self,
-            not offenses,
-            "filtered-full-read",
-            offenses=tuple(offenses),
-            total=len(queries),
-            suggestions=suggestions,
-        )
-
-
-def suggest_for(offenses: Iterable[Offense], catalog: Catalog) -> tuple[object, ...]:
-    """One index suggestion per distinct (table, filter) a forced-mode full read carried."""
-    from pytest_queryplan.core.suggest import suggest_index
-
-    found: dict[tuple[str, str], object] = {}
-    for offense in offenses:
-        if offense.query.mode != Mode.FORCED:
-            continue
-        for mark in offense.marks:
-            node = mark.node
-            if node.node_type != SEQ_SCAN:
-                continue
-            table, condition = node.relation_name, node.filter
-            if not table or not condition or (table, condition) in found:
-                continue
-            suggestion = suggest_index(table, condition, catalog.field_names(table))
-            if suggestion is not None:
-                found[(table, condition)] = suggestion
-    unique = {s.render(): s for s in found.values()}  # type: ignore[attr-defined]
-    return tuple(unique.values())
 
 
 Check = IndexUsed | Forbidden | NoFilteredFullScan

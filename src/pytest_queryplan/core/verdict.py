@@ -24,7 +24,9 @@ class Mark:
     (``index`` used instead), ``forbidden`` (a forbidden node type), ``filtered-seq-scan``
     and ``filtered-index-walk`` (a full read carrying a Filter), ``partly-used`` (the index
     scanned, but a key column's condition left to a Filter), ``full-walk`` (the index read
-    whole without an Index Cond), ``used`` (the node that proved a passing check).
+    whole without an Index Cond), ``used`` (the node that proved a passing check),
+    ``excused`` (an index walked whole with a Filter while an existing index, named in
+    ``index``, serves that Filter: the planner's choice for a small table).
     """
 
     node: PlanNode
@@ -67,6 +69,8 @@ class Verdict:
     suggestions: tuple[Any, ...] = ()
     #: Competing indexes that could not be set aside in forced mode: (name, why).
     kept: tuple[tuple[str, str], ...] = ()
+    #: The index's table's column types, for hints (when the check asked for them).
+    column_types: dict[str, str] | None = None
     #: unknown-table: the tables a check names that no query read.
     unread: tuple[str, ...] = ()
 

@@ -31,6 +31,14 @@ def resolve_mode(mode: object, defaults: Defaults, where: str = "mode=") -> Mode
     return defaults.mode if mode is None else Mode.parse(mode, where)
 
 
+def resolve_strict(strict: object, defaults: Defaults) -> bool:
+    if strict is None:
+        return defaults.strict
+    if not isinstance(strict, bool):
+        raise QueryPlanUsageError(f"strict= takes True or False, not {strict!r}.")
+    return strict
+
+
 def check_index_name(index_name: Any) -> str:
     if not isinstance(index_name, str) or not index_name:
         raise QueryPlanUsageError(f"The index name must be a non-empty string, not {index_name!r}.")
@@ -87,17 +95,19 @@ def assert_index_used(
     *,
     using: str = "default",
     mode: str | None = None,
+    strict: bool | None = None,
     defaults: Defaults = DEFAULTS,
 ) -> Plan:
-    """Fail unless ``target``'s plan scans ``index_name``; return the plan that proved it."""
+    """Fail unless ``index_name`` serves ``target`` (``strict=False``: appears in its plan);
+    return the plan that proved it."""
     __tracebackhide__ = True
-    check = IndexUsed(check_index_name(index_name))
+    check = IndexUsed(check_index_name(index_name), strict=resolve_strict(strict, defaults))
     mode = resolve_mode(mode, defaults)
     backend = get_backend(using)
     sql, params = to_sql(target, using)
     plan = explain_sql(backend, sql, params, mode=mode, analyze_tables=defaults.analyze_tables)
     query = ExplainedQuery(sql, params, using, plan, mode=mode)
-    verdicts = run_checks([check], [query], DjangoCatalog(backend), defaults)
+    verdicts = run_checks([check], [query], DjangoCatalog(backend, defaults.index_names), defaults)
     raise_failures(verdicts, defaults.verbose)
     assert query.plan is not None
     return query.plan  # in forced mode, the plan that proved it (competitors set aside)
@@ -116,13 +126,20 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
         using: str = "default",
         mode: str | None = None,
         every: bool = False,
+        strict: bool | None = None,
         defaults: Defaults = DEFAULTS,
     ) -> None:
-        self.check = IndexUsed(check_index_name(index_name), every=every, block=True)
+        self.check = IndexUsed(
+            check_index_name(index_name),
+            every=every,
+            block=True,
+            strict=resolve_strict(strict, defaults),
+        )
         self.using = using
         self.mode = resolve_mode(mode, defaults)
         self.defaults = defaults
-        self.catalog = DjangoCatalog.for_alias(using)  # a bad alias fails before the block
+        # A bad alias fails before the block runs.
+        self.catalog = DjangoCatalog.for_alias(using, defaults.index_names)
         self.captured: list[ExplainedQuery] = []
         self._context: AbstractContextManager[list[ExplainedQuery]] | None = None
 

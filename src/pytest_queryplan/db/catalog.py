@@ -17,15 +17,17 @@ if TYPE_CHECKING:
     from pytest_queryplan.core.catalog import IndexInfo
     from pytest_queryplan.core.plan import Plan
     from pytest_queryplan.core.query import ExplainedQuery
+    from pytest_queryplan.core.suggest import NameRegistry
 
 
 class DjangoCatalog:
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, index_names: NameRegistry) -> None:
         self.backend = backend
+        self.index_names = index_names
 
     @classmethod
-    def for_alias(cls, using: str) -> DjangoCatalog:
-        return cls(get_backend(using))
+    def for_alias(cls, using: str, index_names: NameRegistry) -> DjangoCatalog:
+        return cls(get_backend(using), index_names)
 
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]:
         return self.backend.index_info(names)

@@ -1,0 +1,198 @@
+"""Failure texts of the index checks: the index is missing, not used, only partly used,
+or the block never read its table. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from pytest_queryplan.core.hints import service_hints
+from pytest_queryplan.core.matchers import SEQ_SCAN
+from pytest_queryplan.core.modes import Mode
+from pytest_queryplan.core.sqltext import collapse, short_sql
+from pytest_queryplan.core.textblocks import (
+    count,
+    keys_text,
+    mode_line,
+    near_misses,
+    queries_text,
+    suggestion_lines,
+)
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.catalog import IndexInfo
+    from pytest_queryplan.core.plan import Plan
+    from pytest_queryplan.core.verdict import Verdict
+
+
+def missing_index(verdict: Verdict) -> list[str]:
+    """The named index is not in the database at all."""
+    name, tables, existing = verdict.check.name, verdict.tables_read, verdict.existing
+    lines = [f'Index "{name}" does not exist in this database.']
+    if existing:
+        lines.append(f"Indexes on the tables the query reads ({', '.join(tables)}):")
+        lines += [f"    {info.name}: {info.definition}" for info in existing]
+    elif tables:
+        lines.append(f"The tables the query reads ({', '.join(tables)}) have no indexes.")
+    close = near_misses(name, (info.name for info in existing))
+    if close:
+        lines.append(f"Did you mean: {', '.join(close)}?")
+    lines.append(
+        "Hint: check the name in Meta.indexes, and that the migration creating it has run "
+        "in the test database."
+    )
+    return lines
+
+
+def _predicate_implied(info: IndexInfo, conditions: Iterable[str]) -> bool:
+    """Rough check: does any condition on the table mention the predicate's words?"""
+    predicate = (info.predicate or "").strip("() ")
+    words = {w for w in predicate.replace("(", " ").replace(")", " ").split() if w.isidentifier()}
+    words -= {"AND", "OR", "NOT", "IS", "NULL", "true", "false"}
+    text = " ".join(conditions)
+    return bool(words) and all(word in text for word in words)
+
+
+def conditions_on(plan: Plan, table: str) -> list[str]:
+    found = []
+    for node in plan.nodes():
+        if node.relation_name == table or (
+            node.parent is not None and node.parent.relation_name == table
+        ):
+            found += [c for c in (node.index_cond, node.recheck_cond, node.filter) if c]
+    return found
+
+
+def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: Mode) -> list[str]:
+    """Why the planner may have passed the index over, from what the plans show."""
+    reading = [plan for plan in plans if info.table in plan.tables]
+    if not reading:
+        read = sorted({table for plan in plans for table in plan.tables})
+        return [
+            f'"{info.name}" is an index on {info.table}, which the query does not read '
+            f"(it reads: {', '.join(read) or 'no table'}).",
+            "Hint: check that the assertion names the index of the table this query filters.",
+        ]
+    conditions = [c for plan in reading for c in conditions_on(plan, info.table)]
+    if info.is_partial and not _predicate_implied(info, conditions):
+        return [
+            f'"{info.name}" is a partial index: it covers only rows of {info.table} '
+            f"WHERE {info.predicate}.",
+            "The query's conditions on that table do not imply this predicate, so PostgreSQL "
+            "cannot use the index for it, whatever the data volume.",
+            "Hint: add the index's predicate to the query's WHERE clause (in Django, a "
+            f".filter(...) that implies: {info.predicate}), or assert an index that serves "
+            "this query.",
+        ]
+    lines = []
+    seq = [n for plan in reading for n in plan.nodes() if n.node_type == SEQ_SCAN]
+    used = sorted({n.index_name for plan in reading for n in plan.nodes() if n.index_name})
+    if seq and mode == Mode.FORCED:
+        lines.append(
+            f"Even with sequential scans discouraged the planner read {info.table} "
+            f"sequentially: no index can serve this query's conditions, {info.name} included."
+        )
+    elif seq:
+        lines.append(
+            f"The planner read {info.table} sequentially. On a small test table that is "
+            "often the right choice; use mode='forced' to ask whether the index *can* serve "
+            "the query, or load realistic volume (with queryplan_analyze = true)."
+        )
+    elif used:
+        lines.append(f"The planner preferred {', '.join(used)} over {info.name}.")
+    lines.append(
+        f"{info.name} is {info.definition.split(' USING ', 1)[-1]}. Hint: an index serves a "
+        "query when its leading columns are in the WHERE clause (or the ORDER BY matches)."
+    )
+    return lines
+
+
+def index_not_used(verdict: Verdict, verbose: bool) -> list[str]:
+    """The index exists but the plan(s) did not scan it (in one query, or in a block's)."""
+    info = verdict.index
+    assert info is not None
+    check, offenses = verdict.check, verdict.offenses
+    if not check.block:
+        head = f'Expected the query to use index "{info.name}", but the planner did not.'
+    elif check.every:
+        head = (
+            f'Expected every query on {info.table} to use index "{info.name}"; '
+            f"{len(offenses)} of the block's queries on it did not."
+        )
+    else:
+        head = (
+            f'Expected a query in the block to use index "{info.name}"; none of its '
+            f"{count(len(offenses), 'query', 'queries')} on {info.table} did "
+            f"({verdict.total} in all)."
+        )
+    plans = [o.query.plan for o in offenses if o.query.plan is not None]
+    mode = Mode(offenses[0].query.mode) if offenses else Mode.FORCED
+    lines = [head, mode_line(verdict), ""]
+    lines += diagnosis(info, plans, mode)
+    for name, why in verdict.kept:
+        lines.append(f"(Forced mode could not set the competing index {name} aside: {why})")
+    lines += suggestion_lines(verdict)
+    return lines + queries_text(offenses, verbose)
+
+
+def no_query_on_table(verdict: Verdict) -> list[str]:
+    info = verdict.index
+    assert info is not None
+    queries = verdict.queries
+    lines = [
+        f'Expected the block to use index "{info.name}", but it ran no query on '
+        f"{info.table} ({count(len(queries), 'query', 'queries')} in all).",
+    ]
+    for query in queries[:10]:
+        read = ", ".join(sorted(query.plan.tables)) if query.plan else "not explained"
+        lines.append(f"    {short_sql(query.sql)}  [{read}]")
+    if len(queries) > 10:
+        lines.append(f"    ... and {len(queries) - 10} more")
+    lines.append(
+        "Hint: the code path may be served from a cache, use another database alias "
+        "(using=...), or never reach the database."
+    )
+    return lines
+
+
+def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
+    """The index was scanned but did not serve: key columns left to a Filter, a whole walk."""
+    info, check = verdict.index, verdict.check
+    assert info is not None
+    who = "every query on its table" if check.every else "the query"
+    lines = [
+        f'Expected {who} to be served by index "{info.name}", but the planner only '
+        "scanned it: rows the index should have narrowed were read and checked one by one.",
+        mode_line(verdict),
+        "",
+        f"{info.name} is {info.definition.split(' USING ', 1)[-1]}.",
+    ]
+    seen: set[tuple[str, str, str]] = set()
+    for found in verdict.services:
+        key = (found.index_cond or "", found.filter or "", found.node.node_type)
+        if key in seen:
+            continue
+        seen.add(key)
+        lines.append(
+            f"{found.node.node_type} on {found.index_name}: the Index Cond searched "
+            f"{keys_text(found.keys_in_cond)}; left to the Filter: "
+            f"{keys_text(found.keys_in_filter)}."
+        )
+        if found.index_cond:
+            lines.append(f"    Index Cond: {collapse(found.index_cond)}")
+        if found.filter:
+            lines.append(f"    Filter: {collapse(found.filter)}")
+        if found.full_walk:
+            lines.append(
+                "    No Index Cond: the whole index was read, and no ORDER BY under a LIMIT "
+                "made that worthwhile."
+            )
+        if found.skips_leading_key:
+            lines.append(
+                f"    The Index Cond does not use the leading key {found.keys[0]}: a btree is "
+                "then read whole (or skipped through), not searched."
+            )
+        lines += [f"Hint: {hint}" for hint in service_hints(found, verdict.column_types)]
+    lines.append("(strict check: pass strict=False to accept any scan of the index, as before.)")
+    return lines + queries_text(verdict.offenses, verbose)
