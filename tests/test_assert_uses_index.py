@@ -44,11 +44,21 @@ def test_missing_index_lists_existing_and_near_misses(assert_uses_index, custome
         assert_uses_index(owners(customer), "userprofile_customer_roles_idx")
     text = str(failure.value)
     assert text.startswith(
-        'Index "userprofile_customer_roles_idx" does not exist in this database.\n'
-        "Indexes on the tables the query reads (upstream_userprofile):\n"
+        'Index "userprofile_customer_roles_idx" does not exist in this database: the '
+        "migration that creates it has not run in the test database, or something dropped it."
     )
+    assert "Indexes on the tables the query reads (upstream_userprofile):\n" in text
     assert "    userprofile_customer_role_idx: CREATE INDEX userprofile_customer_role_idx" in text
-    assert "Did you mean: userprofile_customer_role_idx, " in text
+    # Only a name close enough to be a typo: not every index of the table.
+    assert "Did you mean: userprofile_customer_role_idx?" in text
+    # What the query did instead: its SQL and its plan.
+    assert "SQL:" in text and "Plan:" in text and "upstream_userprofile" in text
+
+
+def test_an_unrelated_name_gets_no_did_you_mean(assert_uses_index, customer):
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        assert_uses_index(owners(customer), "book_title_idx")
+    assert "Did you mean" not in str(failure.value)
 
 
 def test_index_of_another_table(assert_uses_index, customer):

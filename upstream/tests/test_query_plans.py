@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.functions import Lower
 
 from pytest_queryplan import QueryPlanAssertionError
 from upstream.alerts import services
@@ -47,6 +48,36 @@ def test_owner_count_uses_composite_index(assert_uses_index, customer, make_prof
     # The real code path: ensure_not_last_owner runs .count() inside the block.
     with assert_uses_index(OWNER_INDEX):
         permissions.ensure_not_last_owner(profile)
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        pytest.param(
+            lambda c: UserProfile.objects.filter(customer=c, role__iexact="owner"), id="iexact"
+        ),
+        pytest.param(
+            lambda c: UserProfile.objects.annotate(r=Lower("role")).filter(customer=c, r="owner"),
+            id="Lower",
+        ),
+    ],
+)
+def test_owner_count_rewritten_with_a_function_loses_the_index(
+    assert_uses_index, customer, make_profile, rewrite
+):
+    """The index exists to filter by both columns. Rewritten with a function on role, the
+    count still scans it, but only by customer: every profile of the customer is read and
+    role checked row by row. The strict check fails, naming the column and the fix."""
+    make_profile(customer, role="owner")
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        with assert_uses_index(OWNER_INDEX):
+            rewrite(customer).count()
+    text = str(failure.value)
+    assert "the Index Cond searched customer_id; left to the Filter: role." in text
+    assert "Hint:" in text and "role" in text
+    # Not strict, the same query "uses" the index: the check this project had before.
+    with assert_uses_index(OWNER_INDEX, strict=False):
+        rewrite(customer).count()
 
 
 def test_owner_count_through_role_change(assert_uses_index, customer, make_profile):

@@ -137,11 +137,14 @@ def _serves(found: Service, info: IndexInfo) -> bool:
 
 
 def _partly(query: ExplainedQuery, partly: dict[int, list[Service]]) -> Offense:
-    marks = tuple(
-        Mark(s.node, "full-walk" if s.full_walk else "partly-used", s.index_name)
-        for s in partly.get(id(query), ())
-    )
-    return Offense(query, marks)
+    marks = []
+    for found in partly.get(id(query), ()):
+        marks.append(
+            Mark(found.node, "full-walk" if found.full_walk else "partly-used", found.index_name)
+        )
+        if found.heap is not None and found.keys_in_filter:
+            marks.append(Mark(found.heap, "filter-left", ", ".join(found.keys_in_filter)))
+    return Offense(query, tuple(marks))
 
 
 def _users(queries: Iterable[ExplainedQuery], names: Iterable[str]) -> tuple[Offense, ...]:

@@ -4,12 +4,15 @@ or the block never read its table. Pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from pytest_queryplan.core.filterexpr import ParseError, parse, to_sql
 from pytest_queryplan.core.hints import service_hints
 from pytest_queryplan.core.matchers import SEQ_SCAN
 from pytest_queryplan.core.modes import Mode
+from pytest_queryplan.core.service import conjuncts
 from pytest_queryplan.core.sqltext import collapse, short_sql
 from pytest_queryplan.core.textblocks import (
     count,
@@ -26,10 +29,14 @@ if TYPE_CHECKING:
     from pytest_queryplan.core.verdict import Verdict
 
 
-def missing_index(verdict: Verdict) -> list[str]:
-    """The named index is not in the database at all."""
+def missing_index(verdict: Verdict, verbose: bool) -> list[str]:
+    """The named index is not in the database: never migrated here, or dropped."""
     name, tables, existing = verdict.check.name, verdict.tables_read, verdict.existing
-    lines = [f'Index "{name}" does not exist in this database.']
+    lines = [
+        f'Index "{name}" does not exist in this database: the migration that creates it has '
+        "not run in the test database, or something dropped it.",
+        mode_line(verdict),
+    ]
     if existing:
         lines.append(f"Indexes on the tables the query reads ({', '.join(tables)}):")
         lines += [f"    {info.name}: {info.definition}" for info in existing]
@@ -42,16 +49,39 @@ def missing_index(verdict: Verdict) -> list[str]:
         "Hint: check the name in Meta.indexes, and that the migration creating it has run "
         "in the test database."
     )
-    return lines
+    return lines + queries_text(verdict.offenses, verbose)
 
 
-def _predicate_implied(info: IndexInfo, conditions: Iterable[str]) -> bool:
-    """Rough check: does any condition on the table mention the predicate's words?"""
-    predicate = (info.predicate or "").strip("() ")
-    words = {w for w in predicate.replace("(", " ").replace(")", " ").split() if w.isidentifier()}
-    words -= {"AND", "OR", "NOT", "IS", "NULL", "true", "false"}
-    text = " ".join(conditions)
-    return bool(words) and all(word in text for word in words)
+def _normal(condition: str) -> tuple[str, frozenset[str]]:
+    """A condition as comparable text, and the columns it names (qualifiers dropped)."""
+    try:
+        tree = parse(condition).unqualified()
+    except ParseError:
+        return " ".join(condition.split()), frozenset()
+    columns = frozenset(to_sql(c, always_quote=False) for c in tree.columns())
+    return to_sql(tree, always_quote=False), columns
+
+
+def predicate_gaps(info: IndexInfo, conditions: Iterable[str]) -> list[str]:
+    """For each part of a partial index's predicate the query's conditions do not state:
+    what the query says about that column instead (another value, a bound parameter, or
+    nothing). Empty when every part is stated."""
+    stated = [_normal(part) for condition in conditions for part in conjuncts(condition)]
+    texts = {text for text, _ in stated}
+    gaps = []
+    for part in conjuncts(info.predicate):
+        text, columns = _normal(part)
+        if text in texts:
+            continue
+        said = sorted({t for t, named in stated if columns & named})
+        if not said:
+            what = f"no condition on {', '.join(sorted(columns)) or 'its columns'}"
+        elif any(re.search(r"\$\d+", t) for t in said):
+            what = f"a bound parameter, {' AND '.join(said)}, which the planner cannot prove"
+        else:
+            what = " AND ".join(said)
+        gaps.append(f"the predicate says {text}; the query: {what}")
+    return gaps
 
 
 def conditions_on(plan: Plan, table: str) -> list[str]:
@@ -75,12 +105,14 @@ def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: Mode) -> list[str]:
             "Hint: check that the assertion names the index of the table this query filters.",
         ]
     conditions = [c for plan in reading for c in conditions_on(plan, info.table)]
-    if info.is_partial and not _predicate_implied(info, conditions):
+    gaps = predicate_gaps(info, conditions) if info.is_partial else []
+    if gaps:
         return [
             f'"{info.name}" is a partial index: it covers only rows of {info.table} '
             f"WHERE {info.predicate}.",
             "The query's conditions on that table do not imply this predicate, so PostgreSQL "
-            "cannot use the index for it, whatever the data volume.",
+            "cannot use the index for it, whatever the data volume:",
+            *(f"    {gap}" for gap in gaps),
             "Hint: add the index's predicate to the query's WHERE clause (in Django, a "
             f".filter(...) that implies: {info.predicate}), or assert an index that serves "
             "this query.",
@@ -160,7 +192,9 @@ def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
     """The index was scanned but did not serve: key columns left to a Filter, a whole walk."""
     info, check = verdict.index, verdict.check
     assert info is not None
-    who = "every query on its table" if check.every else "the query"
+    who = "the query"
+    if check.block:
+        who = "every query on its table" if check.every else "a query in the block"
     lines = [
         f'Expected {who} to be served by index "{info.name}", but the planner only '
         "scanned it: rows the index should have narrowed were read and checked one by one.",

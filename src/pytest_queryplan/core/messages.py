@@ -36,7 +36,7 @@ def render(verdict: Verdict, verbose: bool = False) -> str:
 def _render(verdict: Verdict, verbose: bool) -> str:
     kind = verdict.kind
     if kind == "index-missing":
-        lines = missing_index(verdict)
+        lines = missing_index(verdict, verbose)
     elif kind == "no-query-on-table":
         lines = no_query_on_table(verdict)
     elif kind == "index-partly-used":
@@ -47,6 +47,6 @@ def _render(verdict: Verdict, verbose: bool) -> str:
         lines = findings(verdict, verbose)
     else:
         lines = index_not_used(verdict, verbose)
-    if not verbose and kind not in ("index-missing", "no-query-on-table", "unknown-table"):
+    if not verbose and kind not in ("no-query-on-table", "unknown-table"):
         lines += ["", VERBOSE_HINT]
     return "\n".join(lines)

@@ -41,6 +41,8 @@ def mark_text(mark: Mark) -> str:
         return f"<-- uses {mark.index}"
     if reason == "partly-used":
         return f"<-- {mark.index} scanned, but a key column's condition left to the Filter"
+    if reason == "filter-left":
+        return f"<-- Filter checks {mark.index} row by row"
     if reason == "full-walk":
         return f"<-- {mark.index} read whole: no Index Cond"
     if reason == "filtered-index-walk":
@@ -84,7 +86,8 @@ def suggestion_lines(verdict: Verdict) -> list[str]:
 
 
 def near_misses(name: str, candidates: Iterable[str]) -> list[str]:
-    return difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+    """Only names close enough to be a typo of ``name``: an unrelated one misleads."""
+    return difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.85)
 
 
 def keys_text(names: Iterable[str]) -> str:
