@@ -1,0 +1,241 @@
+"""The regression catalogue: issue 9's proof, on real models, queries and servers.
+
+For every way a query commonly loses its index (``regression_cases.py``), the broken
+query must FAIL ``assert_uses_index`` with its own explanation (``regression_texts.py``),
+in the target form and in the block form, and its fixed twin must PASS. The same queries
+then run as plain tests in one inner pytest run with ``--queryplan-guard=fail``, whose
+JSON report says which of them the guard flags. Forced mode and strict, the defaults,
+throughout; every test makes its rows. Where the plugin's answer is not yet what it
+should be, a strict ``xfail`` states the right one (``KNOWN_GAPS``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+from pytest_queryplan import AssertUsesIndex, Plan, QueryPlanAssertionError, parse_plan
+from tests import regression_cases as cases
+from tests.conftest import write_ini
+from tests.regression_cases import BY_NAME, CATALOGUE, Query, Regression
+from tests.regression_texts import EXPECT, GUARD_CATCHES, GUARD_MISSES, KNOWN_GAPS, REFUSE
+from tests.shop.models import Order
+
+FORMS = ("target", "block")
+
+
+def _pairs(regressions: tuple[Regression, ...]) -> list[object]:
+    """(regression, form): the target form explains the QuerySet's own SELECT, so it
+    applies where code lists the rows; the block form runs the query as code does."""
+    return [
+        pytest.param(regression, form, id=f"{regression.name}-{form}")
+        for regression in regressions
+        for form in FORMS
+        if form == "block" or "list" in regression.forms
+    ]
+
+
+@pytest.fixture
+def shop_rows(db: None) -> None:
+    """The rows every catalogue test plans against, made inside the test's transaction."""
+    cases.make_rows()
+
+
+def check(
+    assert_uses_index: AssertUsesIndex, regression: Regression, query: Query, form: str
+) -> Plan | None:
+    """Assert that ``query``'s index serves it, in the target form or the block form."""
+    queryset = query.prepare()
+    if form == "target":
+        return assert_uses_index(queryset, query.index)
+    with assert_uses_index(query.index):
+        cases.run(queryset, "count" if "count" in regression.forms else regression.forms[0])
+    return None
+
+
+def test_every_class_has_its_explanation() -> None:
+    assert set(EXPECT) == {r.name for r in CATALOGUE} - {"first_walk"}
+    assert set(REFUSE) | set(KNOWN_GAPS) <= set(EXPECT)
+    assert len({r.title for r in CATALOGUE}) == len(CATALOGUE)
+
+
+@pytest.mark.parametrize(
+    ("regression", "form"), _pairs(tuple(r for r in CATALOGUE if r.name != "first_walk"))
+)
+def test_broken_query_fails_with_its_explanation(
+    assert_uses_index: AssertUsesIndex, shop_rows: None, regression: Regression, form: str
+) -> None:
+    if regression.name == "startswith":
+        _assert_like_needs_an_opclass()
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        check(assert_uses_index, regression, regression.broken, form)
+    text = str(failure.value)
+    texts = EXPECT[regression.name]
+    for wanted in texts.get("both", ()) + texts.get(form, ()):
+        assert wanted in text
+    for unwanted in REFUSE.get(regression.name, ()):
+        assert unwanted not in text
+
+
+@pytest.mark.parametrize(("regression", "form"), _pairs(CATALOGUE))
+def test_fixed_twin_passes(
+    assert_uses_index: AssertUsesIndex, shop_rows: None, regression: Regression, form: str
+) -> None:
+    if regression.name == "not_equal" and connection.pg_version < 170000:
+        # The fix, IN on the index's second key: PostgreSQL 17 and later search it; older
+        # servers (measured: 15) leave it to the Filter for these rows, and the failure
+        # says so. The fix that holds everywhere is one value (not_in's twin).
+        with pytest.raises(QueryPlanAssertionError) as failure:
+            check(assert_uses_index, regression, regression.fixed, form)
+        text = str(failure.value)
+        assert "    Filter: ((status)::text = ANY ('{closed,lost,sold}'::text[]))" in text
+        assert "before PostgreSQL 17 the planner often does so for a key after the first" in text
+        return
+    plan = check(assert_uses_index, regression, regression.fixed, form)
+    assert plan is None or regression.fixed.index in plan.index_names
+
+
+def _assert_like_needs_an_opclass() -> None:
+    """Under the C collation a plain btree *can* search a LIKE prefix: the startswith
+    class does not exist there, and the catalogue says so rather than pass vacuously."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+        (collation,) = cursor.fetchone()
+    assert collation not in ("C", "POSIX"), f"collation {collation}: btrees serve LIKE prefixes"
+
+
+def test_first_walk_is_the_guards_to_catch(
+    assert_uses_index: AssertUsesIndex, shop_rows: None
+) -> None:
+    """``.first()`` on a filter no index serves: ORDER BY id LIMIT 1 walks the whole pkey
+    and filters every row; the guard flags it (below). The strict assertion accepts the
+    pkey *by its rule*: the walk delivers the query's ORDER BY under a LIMIT, and price is
+    no key of the pkey. Naming the index the query was meant to use fails."""
+    broken = BY_NAME["first_walk"].broken
+    with assert_uses_index("shop_book_pkey") as walked:
+        cases.run(broken.build(), "first")
+    (query,) = walked.captured
+    assert query.plan is not None
+    (walk,) = [node for node in query.plan.nodes() if node.index_name == "shop_book_pkey"]
+    assert walk.index_cond is None and walk.filter == "(price = 5)"
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        with assert_uses_index("book_order_idx"):
+            cases.run(broken.build(), "first")
+    assert "shop_book_pkey used instead" in str(failure.value)
+
+
+def test_partial_predicate_with_a_bound_parameter(
+    assert_uses_index: AssertUsesIndex, shop_rows: None
+) -> None:
+    """The partial index's column compared with a bound parameter (``status = %s``).
+
+    Provable with plain EXPLAIN: the verdict for the value bound. The driver binds it
+    before PostgreSQL plans (on the client by Django's default; psycopg 3's server-side
+    binding sends an unnamed statement, planned with the value), so the planner sees
+    ``'open'`` and uses the index, or ``'closed'`` and cannot.
+    Not provable without a generic mode: whether a *generic* plan, where ``status = $2``
+    (a statement prepared and run often enough), uses it. It cannot: only a constant
+    implies a predicate. The last lines show that on this server, outside the plugin.
+    """
+
+    def orders(status: str) -> QuerySet[Order]:
+        return Order.objects.filter(customer_id=3, status=status)
+
+    sql, params = orders("open").query.sql_with_params()
+    assert '"shop_order"."status" = %s' in sql and "open" in params  # bound, not pasted
+    plan = assert_uses_index(orders("open"), cases.ORDER_OPEN)
+    assert cases.ORDER_OPEN in plan.index_names
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        assert_uses_index(orders("closed"), cases.ORDER_OPEN)
+    assert "the query: ((status)::text = 'closed'::text)" in str(failure.value)
+
+    generic = _generic_plan(sql, params)
+    assert cases.ORDER_OPEN not in generic.index_names
+    conditions = [(node.filter or "") + (node.index_cond or "") for node in generic.nodes()]
+    assert any("status)::text = $2" in condition for condition in conditions)
+
+
+def _generic_plan(sql: str, params: tuple[object, ...]) -> Plan:
+    """The plan PostgreSQL reuses for every value: the statement PREPAREd with ``$n``
+    placeholders, explained under ``plan_cache_mode = force_generic_plan`` in a savepoint
+    that is rolled back (the prepared statement itself is deallocated)."""
+    numbered = sql
+    for number in range(1, len(params) + 1):
+        numbered = numbered.replace("%s", f"${number}", 1)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"PREPARE queryplan_generic AS {numbered}")
+        try:
+            with transaction.atomic():  # a failing EXPLAIN must not block the DEALLOCATE
+                marks = ", ".join(["%s"] * len(params))
+                cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE queryplan_generic ({marks})", params)
+                output = cursor.fetchone()[0]
+        finally:
+            cursor.execute("DEALLOCATE queryplan_generic")
+        transaction.set_rollback(True)
+    return parse_plan(output)
+
+
+@pytest.mark.xfail(strict=True, reason="a Seq Scan's Filter on a key column is not explained")
+@pytest.mark.parametrize("name", sorted(KNOWN_GAPS))
+def test_a_sequential_read_names_why_the_key_could_not_be_searched(
+    assert_uses_index: AssertUsesIndex, shop_rows: None, name: str
+) -> None:
+    query = BY_NAME[name].broken
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        assert_uses_index(query.prepare(), query.index)
+    text = str(failure.value)
+    assert "Seq Scan on shop_book" in text  # the premise: a sequential read
+    assert "its leading columns are in the WHERE clause" not in text
+    assert KNOWN_GAPS[name] in text
+
+
+INNER = """
+import pytest
+
+from tests import regression_cases as cases
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rows():
+    cases.make_rows()  # in a fixture: the guard watches the test body only
+
+
+@pytest.mark.parametrize("twin", ["broken", "fixed"])
+@pytest.mark.parametrize(("name", "form"), cases.guard_runs())
+def test_query(rows, name, form, twin):
+    query = getattr(cases.BY_NAME[name], twin)
+    cases.run(query.prepare(), form)
+"""
+
+
+def test_guard_flags_the_full_reads_of_the_catalogue(django_pytester: pytest.Pytester) -> None:
+    """Every broken and fixed query as a plain test, no assertion: the guard flags the
+    filtered full reads (sequential, or an index walked whole), and nothing else. An index
+    searched on one key with another left to the Filter is not a full read; that, a
+    partial index passed over for another, and an ORDER BY are the assertion's to catch."""
+    django_pytester.makepyfile(test_inner=INNER)
+    write_ini(django_pytester, settings="tests.settings")
+    result = django_pytester.runpytest_subprocess(
+        "--queryplan-guard=fail", "--queryplan-report=r.json"
+    )
+    runs = {f"{name}-{form}" for name, form in cases.guard_runs()}
+    assert GUARD_CATCHES | GUARD_MISSES <= runs
+    result.assert_outcomes(passed=2 * len(runs) - len(GUARD_CATCHES), failed=len(GUARD_CATCHES))
+    report = json.loads((django_pytester.path / "r.json").read_text())
+    flagged = {f["test"] for f in report["findings"]}
+    assert flagged == {f"test_inner.py::test_query[{run}-broken]" for run in GUARD_CATCHES}
+    assert set(report["failed_tests"]) == flagged
+    assert {f["level"] for f in report["findings"]} == {"fail"}
+    assert {f["table"] for f in report["findings"]} == {"shop_book"}
+    filters = {f["test"]: f["filter"] for f in report["findings"]}
+    assert filters["test_inner.py::test_query[first_walk-first-broken]"] == "(price = 5)"
+    result.stdout.fnmatch_lines(
+        ["*Index Scan using shop_book_pkey on shop_book  <-- whole index shop_book_pkey walked*"]
+    )
