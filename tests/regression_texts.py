@@ -177,21 +177,20 @@ GUARD_CATCHES = {
     "first_walk-first",
     "dropped_index-list",
     "dropped_index-count",
+    # COUNT(*) reads the whole index into a bitmap (a Bitmap Index Scan without Index
+    # Cond) and filters every row in the Bitmap Heap Scan above it, on 15 and 18 alike.
+    "startswith-count",
+    "contains-count",
+    "cast-count",
 }
-# Full reads the guard does not see today (reported): COUNT(*) reads the whole index into
-# a bitmap (a Bitmap Index Scan without Index Cond) and filters every row in the Bitmap
-# Heap Scan above it, on PostgreSQL 15 and 18 alike. When the guard counts that walk,
-# these move to GUARD_CATCHES.
-GUARD_MISSES = {"startswith-count", "contains-count", "cast-count"}
+# Full reads the guard does not see: none known.
+GUARD_MISSES: set[str] = set()
 
 
-# Where the plugin's answer is not yet what it should be (reported): the right answer,
-# under a strict xfail, so that the fix shows up here as a failure to update. When the
-# planner reads the table sequentially, the failure gives the generic "leading columns"
-# hint even though the index's key column is in the Filter; the cause that the block form
-# names from the same condition (a LIKE on a btree, a wildcard, the cast's two types, an
-# OR) is missing, and for the cast the text blames the expression instead of the types.
-KNOWN_GAPS = {
+# When the planner reads the table sequentially although the index's key column is in
+# the Filter, the failure names the cause from that condition (a LIKE on a btree, a
+# wildcard, the cast's two types, an OR), not the generic "leading columns" hint.
+SEQ_READ_CAUSES = {
     "startswith": "isbn: LIKE (startswith)",
     "contains": "isbn: the pattern in",
     "cast": "order: the column (integer) is cast to numeric",

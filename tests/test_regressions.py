@@ -5,8 +5,7 @@ query must FAIL ``assert_uses_index`` with its own explanation (``regression_tex
 in the target form and in the block form, and its fixed twin must PASS. The same queries
 then run as plain tests in one inner pytest run with ``--queryplan-guard=fail``, whose
 JSON report says which of them the guard flags. Forced mode and strict, the defaults,
-throughout; every test makes its rows. Where the plugin's answer is not yet what it
-should be, a strict ``xfail`` states the right one (``KNOWN_GAPS``).
+throughout; every test makes its rows.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from pytest_queryplan import AssertUsesIndex, Plan, QueryPlanAssertionError, par
 from tests import regression_cases as cases
 from tests.conftest import write_ini
 from tests.regression_cases import BY_NAME, CATALOGUE, Query, Regression
-from tests.regression_texts import EXPECT, GUARD_CATCHES, GUARD_MISSES, KNOWN_GAPS, REFUSE
+from tests.regression_texts import EXPECT, GUARD_CATCHES, GUARD_MISSES, REFUSE, SEQ_READ_CAUSES
 from tests.shop.models import Order
 
 FORMS = ("target", "block")
@@ -58,7 +57,7 @@ def check(
 
 def test_every_class_has_its_explanation() -> None:
     assert set(EXPECT) == {r.name for r in CATALOGUE} - {"first_walk"}
-    assert set(REFUSE) | set(KNOWN_GAPS) <= set(EXPECT)
+    assert set(REFUSE) | set(SEQ_READ_CAUSES) <= set(EXPECT)
     assert len({r.title for r in CATALOGUE}) == len(CATALOGUE)
 
 
@@ -180,8 +179,7 @@ def _generic_plan(sql: str, params: tuple[object, ...]) -> Plan:
     return parse_plan(output)
 
 
-@pytest.mark.xfail(strict=True, reason="a Seq Scan's Filter on a key column is not explained")
-@pytest.mark.parametrize("name", sorted(KNOWN_GAPS))
+@pytest.mark.parametrize("name", sorted(SEQ_READ_CAUSES))
 def test_a_sequential_read_names_why_the_key_could_not_be_searched(
     assert_uses_index: AssertUsesIndex, shop_rows: None, name: str
 ) -> None:
@@ -191,7 +189,7 @@ def test_a_sequential_read_names_why_the_key_could_not_be_searched(
     text = str(failure.value)
     assert "Seq Scan on shop_book" in text  # the premise: a sequential read
     assert "its leading columns are in the WHERE clause" not in text
-    assert KNOWN_GAPS[name] in text
+    assert SEQ_READ_CAUSES[name] in text
 
 
 INNER = """

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from pytest_queryplan.core.hints import service_hints
+from pytest_queryplan.core.matchers import filtered_full_reads
 from pytest_queryplan.core.plan import Plan, parse_plan
 from pytest_queryplan.core.service import (
     Service,
     conjuncts,
-    filtered_full_reads,
     index_scans,
     service,
 )

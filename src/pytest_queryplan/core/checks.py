@@ -103,8 +103,15 @@ class IndexUsed:
         # An index for the first filtered sequential read of the table, if one would serve.
         reads = [o for o in offenses if any(m.reason == "seq-scan" for m in o.marks)]
         suggestions = suggest_for(reads, catalog)[:1]
+        types = catalog.column_types(info.table) if reads else None
         return Verdict(
-            self, False, "index-not-used", offenses=offenses, suggestions=suggestions, **facts
+            self,
+            False,
+            "index-not-used",
+            offenses=offenses,
+            suggestions=suggestions,
+            column_types=types,
+            **facts,
         )
 
     def _served(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from pytest_queryplan.core.service import Cause, Service
 
-__all__ = ["service_hints"]
+__all__ = ["cause_hints", "service_hints"]
 
 _NAME_LIMIT = 30  # Django's Index.max_name_length
 # SQL functions Django builds from these expressions; the hint names the Django one.
@@ -34,13 +34,18 @@ _NEGATIONS = {
 }
 
 
+def cause_hints(service: Service, column_types: Mapping[str, str] | None = None) -> list[str]:
+    """One advice line per condition on a key column that was left to the Filter."""
+    types = column_types or {}
+    return [
+        _cause_hint(cause, _table(service), types.get(cause.column)) for cause in service.causes
+    ]
+
+
 def service_hints(service: Service, column_types: Mapping[str, str] | None = None) -> list[str]:
     """Advice lines, one per cause, then one for a full read of the index when neither an
     ORDER BY under a LIMIT nor a partial index's predicate made it worthwhile."""
-    types = column_types or {}
-    lines = [
-        _cause_hint(cause, _table(service), types.get(cause.column)) for cause in service.causes
-    ]
+    lines = cause_hints(service, column_types)
     if service.full_walk and not service.ordered_limit and not service.partial:
         filtered = " and every row filtered" if service.filter else ""
         lines.append(

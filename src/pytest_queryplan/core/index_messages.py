@@ -5,14 +5,14 @@ or the block never read its table. Pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pytest_queryplan.core.filterexpr import ParseError, parse, to_sql
-from pytest_queryplan.core.hints import service_hints
+from pytest_queryplan.core.hints import cause_hints, service_hints
 from pytest_queryplan.core.matchers import SEQ_SCAN
 from pytest_queryplan.core.modes import Mode
-from pytest_queryplan.core.service import conjuncts
+from pytest_queryplan.core.service import conjuncts, service
 from pytest_queryplan.core.sqltext import collapse, short_sql
 from pytest_queryplan.core.textblocks import (
     count,
@@ -94,7 +94,12 @@ def conditions_on(plan: Plan, table: str) -> list[str]:
     return found
 
 
-def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: Mode) -> list[str]:
+def diagnosis(
+    info: IndexInfo,
+    plans: Sequence[Plan],
+    mode: Mode,
+    column_types: Mapping[str, str] | None = None,
+) -> list[str]:
     """Why the planner may have passed the index over, from what the plans show."""
     reading = [plan for plan in plans if info.table in plan.tables]
     if not reading:
@@ -120,11 +125,16 @@ def diagnosis(info: IndexInfo, plans: Sequence[Plan], mode: Mode) -> list[str]:
     lines = []
     seq = [n for plan in reading for n in plan.nodes() if n.node_type == SEQ_SCAN]
     used = sorted({n.index_name for plan in reading for n in plan.nodes() if n.index_name})
+    # A Filter on the index's own key columns that it could not search: say why.
+    causes = [h for n in seq for h in cause_hints(service(n, info.columns), column_types)]
     if seq and mode == Mode.FORCED:
         lines.append(
             f"Even with sequential scans discouraged the planner read {info.table} "
             f"sequentially: no index can serve this query's conditions, {info.name} included."
         )
+        if causes:
+            lines.append(f"{info.name} is {info.definition.split(' USING ', 1)[-1]}.")
+            return lines + [f"Hint: {hint}" for hint in causes]
     elif seq:
         lines.append(
             f"The planner read {info.table} sequentially. On a small test table that is "
@@ -161,7 +171,7 @@ def index_not_used(verdict: Verdict, verbose: bool) -> list[str]:
     plans = [o.query.plan for o in offenses if o.query.plan is not None]
     mode = Mode(offenses[0].query.mode) if offenses else Mode.FORCED
     lines = [head, mode_line(verdict), ""]
-    lines += diagnosis(info, plans, mode)
+    lines += diagnosis(info, plans, mode, verdict.column_types)
     for name, why in verdict.kept:
         lines.append(f"(Forced mode could not set the competing index {name} aside: {why})")
     lines += suggestion_lines(verdict)

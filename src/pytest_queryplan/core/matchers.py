@@ -65,15 +65,33 @@ def check_node_types(names: Iterable[str]) -> None:
         )
 
 
-def filtered_seq_scans(plan: Plan, allow: Collection[str] = ()) -> list[PlanNode]:
-    """Sequential scans carrying a Filter: a WHERE clause that no index served.
+def walked_index(node: PlanNode) -> str | None:
+    """The index ``node`` reads whole (no Index Cond): its own for an Index / Index Only
+    Scan, a Bitmap Index Scan's beneath a Bitmap Heap Scan (through BitmapAnd/BitmapOr)."""
+    if node.node_type in ("Index Scan", "Index Only Scan"):
+        return None if node.index_cond else node.index_name
+    if node.node_type != "Bitmap Heap Scan":
+        return None
+    stack = list(node.children)
+    while stack:
+        child = stack.pop()
+        if child.node_type == "Bitmap Index Scan" and not child.index_cond:
+            return child.index_name
+        if child.node_type in ("BitmapAnd", "BitmapOr"):
+            stack.extend(child.children)
+    return None
 
-    An unfiltered full read (no Filter) is not a finding; tables in ``allow`` are exempt.
-    """
+
+def filtered_full_reads(plan: Plan, allow: Collection[str] = ()) -> list[PlanNode]:
+    """Seq Scans with a Filter, and scans that read an index whole (``walked_index``)
+    with a Filter (whatever the LIMIT), except on the tables named in ``allow``."""
+    allowed = {allow} if isinstance(allow, str) else set(allow)
     return [
         node
         for node in plan.nodes()
-        if node.node_type == SEQ_SCAN and node.filter and node.relation_name not in allow
+        if node.filter is not None
+        and node.relation_name not in allowed
+        and (node.node_type == "Seq Scan" or walked_index(node) is not None)
     ]
 
 

@@ -2,7 +2,7 @@
 
 The guard's check and the bare marker's are the same :class:`NoFilteredFullScan`; a full
 read is a sequential scan carrying a Filter or an index walked whole (no Index Cond) with
-one (``service.filtered_full_reads``). Each finding comes with an index suggestion that
+one (``matchers.filtered_full_reads``). Each finding comes with an index suggestion that
 was tried on the planner, or the reason none is made (``suggesting.py``).
 """
 
@@ -12,8 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pytest_queryplan.core.matchers import check_node_types, forbidden_nodes, is_system_catalog
-from pytest_queryplan.core.service import filtered_full_reads
+from pytest_queryplan.core.matchers import (
+    check_node_types,
+    filtered_full_reads,
+    forbidden_nodes,
+    is_system_catalog,
+    walked_index,
+)
 from pytest_queryplan.core.suggesting import existing_cover, suggest_for
 from pytest_queryplan.core.verdict import Mark, Offense, Verdict
 
@@ -96,11 +101,14 @@ class NoFilteredFullScan:
                 continue
             marks, fine = [], []
             for node in self.nodes(query.plan):
-                cover = existing_cover(node, catalog) if node.index_name else None
+                walked = walked_index(node)
+                cover = existing_cover(node, catalog) if walked else None
                 if cover is not None:  # an index that serves the Filter exists: no finding
                     fine.append(Mark(node, "excused", cover))
+                elif walked:
+                    marks.append(Mark(node, "filtered-index-walk", walked))
                 else:
-                    marks.append(Mark(node, _full_read(node), node.index_name))
+                    marks.append(Mark(node, "filtered-seq-scan"))
             if marks:
                 offenses.append(Offense(query, tuple(marks)))
             if fine:
@@ -117,7 +125,3 @@ class NoFilteredFullScan:
             total=len(queries),
             suggestions=suggestions,
         )
-
-
-def _full_read(node: PlanNode) -> str:
-    return "filtered-index-walk" if node.index_name else "filtered-seq-scan"

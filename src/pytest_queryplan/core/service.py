@@ -283,17 +283,3 @@ def index_scans(plan: Plan, names: Collection[str]) -> list[PlanNode]:
     when the caller includes them), in plan order."""
     wanted = {names} if isinstance(names, str) else set(names)
     return [node for node in plan.nodes() if node.index_name in wanted]
-
-
-def filtered_full_reads(plan: Plan, allow: Collection[str] = ()) -> list[PlanNode]:
-    """Seq Scans with a Filter, and Index / Index Only Scans with a Filter but no Index
-    Cond (whatever the LIMIT), except on the tables named in ``allow``."""
-    allowed = {allow} if isinstance(allow, str) else set(allow)
-    walks = ("Index Scan", "Index Only Scan")
-    return [
-        node
-        for node in plan.nodes()
-        if node.filter is not None
-        and node.relation_name not in allowed
-        and (node.node_type == "Seq Scan" or (node.node_type in walks and not node.index_cond))
-    ]
