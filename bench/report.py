@@ -54,20 +54,32 @@ def b2_lines(b2: dict[str, Any]) -> list[str]:
         "| Shape | Nodes | json.loads | parse | walk | index lookup | render |",
         "|---|---|---|---|---|---|---|",
     ]
+    notes = []
     for shape in ("deep", "wide"):
         for size, row in b2[shape]["sizes"].items():
             cells = [
-                f"{row['ns_per_node'][name]:,.0f} ({row['vs_json_loads'][name]:.2f}x)"
+                _per_node(row["ns_per_node"][name], row["vs_json_loads"][name])
                 for name in ("json.loads", "parse", "walk", "lookup", "render")
             ]
             lines.append(f"| {shape} | {int(size):,} | " + " | ".join(cells) + " |")
+            if row.get("not_timed"):
+                notes.append(f"\nNot timed, {shape}, {int(size):,} nodes: {row['not_timed']}.")
     for shape in ("deep", "wide"):
         linear = b2[shape]["linear"]
-        growth = ", ".join(f"{k} {v:.2f}x" for k, v in linear["per_node_growth"].items())
+        growth = ", ".join(
+            f"{k} {v:.2f}x" if v is not None else f"{k} n/a"
+            for k, v in linear["per_node_growth"].items()
+        )
         lines.append(
             f"\nPer-node growth, {shape}, {linear['from']:,} to {linear['to']:,} nodes: {growth}."
         )
-    return lines
+    return lines + notes
+
+
+def _per_node(ns: float | None, ratio: float | None) -> str:
+    if ns is None:
+        return "n/a"
+    return f"{ns:,.0f} ({ratio:.2f}x)" if ratio is not None else f"{ns:,.0f}"
 
 
 def b3_lines(b3: dict[str, Any]) -> list[str]:

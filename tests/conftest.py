@@ -1,14 +1,22 @@
-"""Fixtures for the plugin's own tests: inner pytest runs against the upstream project."""
+"""Fixtures for the plugin's own tests: inner pytest runs against the upstream project.
+
+Also owns the inner runs' test databases: made on demand by the inner runs, reused across
+them, dropped when the outer session ends, so none stays behind on a shared server.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Bounds on the cleanup: a server that does not answer, or a database some stray session
+# still holds, fails the teardown after seconds instead of hanging the run.
+_CLEANUP_OPTIONS = "-c lock_timeout=10s -c statement_timeout=60s"
 
 
 def write_ini(
@@ -25,16 +33,62 @@ def write_ini(
     (pytester.path / "tox.ini").write_text("\n".join(lines) + "\n")
 
 
+def inner_database_names(base: str, existing: Sequence[str]) -> list[str]:
+    """The databases inner runs made from ``base``: pytest-django suffixes the name with
+    the tox env under ``tox p`` (``TOX_PARALLEL_ENV``) and with the xdist worker under -n."""
+    tox = os.environ.get("TOX_PARALLEL_ENV")
+    tox_part = f"(_{re.escape(tox)})?" if tox else ""
+    pattern = re.compile(rf"{re.escape(base)}{tox_part}(_gw\d+)?")
+    return sorted(name for name in existing if pattern.fullmatch(name))
+
+
+def drop_inner_databases(base: str) -> list[str]:
+    """Drop every database an inner run made from ``base``; returns the names dropped."""
+    from django.conf import settings
+    from psycopg import sql
+
+    from upstream.database import connect
+
+    with connect(
+        settings.DATABASES["default"],
+        autocommit=True,
+        connect_timeout=10,
+        options=_CLEANUP_OPTIONS,
+    ) as connection:
+        existing = [row[0] for row in connection.execute("SELECT datname FROM pg_database")]
+        names = inner_database_names(base, existing)
+        for name in names:
+            # FORCE (PostgreSQL 13+) ends a leftover session instead of waiting on it.
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+    return names
+
+
+@pytest.fixture(scope="session")
+def inner_database() -> Iterator[str]:
+    """This process's name for the inner runs' test database, dropped at session end.
+
+    One per xdist worker (each worker drops its own), derived from the outer run's
+    ``QUERYPLAN_TEST_DB_NAME`` so that two outer runs sharing a server never collide.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    outer = os.environ.get("QUERYPLAN_TEST_DB_NAME", "test_queryplan")
+    base = f"{outer}_inner_{worker}"
+    yield base
+    drop_inner_databases(base)
+
+
 @pytest.fixture
-def django_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def django_pytester(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, inner_database: str
+) -> pytest.Pytester:
     """A pytester whose inner runs use upstream's settings and a test database of their own.
 
     The inner database is named per xdist worker and reused across inner runs (--reuse-db),
     so inner runs never touch the outer run's data and pay for migrations once.
     """
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    outer = os.environ.get("QUERYPLAN_TEST_DB_NAME", "test_queryplan")
-    monkeypatch.setenv("QUERYPLAN_TEST_DB_NAME", f"{outer}_inner_{worker}")
+    monkeypatch.setenv("QUERYPLAN_TEST_DB_NAME", inner_database)
     # The ini names the settings; an inherited variable would take precedence over it.
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
     write_ini(pytester)
