@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import pytest
 
-from pytest_queryplan.errors import QueryPlanUsageError
 from pytest_queryplan.session import RECORDER_KEY
 
 if TYPE_CHECKING:
     # The checks themselves are imported when a fixture is first used, not when pytest
     # loads the plugin: a run that never asks for them pays nothing.
     from pytest_queryplan.core.defaults import Defaults
+    from pytest_queryplan.core.modes import Mode
     from pytest_queryplan.core.plan import Plan
     from pytest_queryplan.core.query import ExplainedQuery
     from pytest_queryplan.db.assertions import IndexUsageBlock
@@ -65,44 +64,20 @@ class _AssertUsesIndex:
         analyze_tables: bool | None = None,
     ) -> Any:
         __tracebackhide__ = True
-        from pytest_queryplan.db.assertions import IndexUsageBlock, assert_index_used
+        from pytest_queryplan.db.assertions import user_call, uses_index
 
-        defaults = _with_analyze(self.defaults, analyze_tables)
-        if index_name is None:
-            if isinstance(target, str) and len(target.split()) > 1:
-                raise QueryPlanUsageError(
-                    "assert_uses_index got SQL but no index name: call "
-                    "assert_uses_index(sql, 'index_name'), or use "
-                    "`with assert_uses_index('index_name'):` around code that runs queries."
-                )
-            if not isinstance(target, str):
-                raise QueryPlanUsageError(
-                    f"assert_uses_index({type(target).__name__}) is missing the index name: "
-                    "call assert_uses_index(queryset, 'index_name')."
-                )
-            return IndexUsageBlock(
-                target,
-                using=using,
-                mode=mode,
-                every=bool(every),
-                strict=strict,
-                defaults=defaults,
-            )
-        if every is not None:
-            raise QueryPlanUsageError(
-                "every= applies only to the block form: `with assert_uses_index(name, "
-                "every=True):`."
-            )
-        return assert_index_used(
-            target, index_name, using=using, mode=mode, strict=strict, defaults=defaults
+        return user_call(
+            "assert_uses_index",
+            uses_index,
+            target,
+            index_name,
+            using=using,
+            mode=mode,
+            every=every,
+            strict=strict,
+            analyze_tables=analyze_tables,
+            defaults=self.defaults,
         )
-
-
-def _with_analyze(defaults: Defaults, analyze_tables: bool | None) -> Defaults:
-    """``analyze_tables=`` of one call overrides ini ``queryplan_analyze``."""
-    if analyze_tables is None:
-        return defaults
-    return replace(defaults, analyze_tables=analyze_tables)
 
 
 class QueryPlan:
@@ -122,29 +97,50 @@ class QueryPlan:
     ) -> Plan:
         """The parsed plan of a QuerySet, SQL or ``(sql, params)``. ``analyze=True`` runs it
         (EXPLAIN ANALYZE) inside a savepoint that is always rolled back."""
-        from pytest_queryplan.db.assertions import explain
+        __tracebackhide__ = True
+        from pytest_queryplan.db.assertions import explain, user_call, with_analyze
 
-        defaults = _with_analyze(self.defaults, analyze_tables)
-        return explain(target, using=using, mode=mode, analyze=analyze, defaults=defaults)
+        defaults = with_analyze(self.defaults, analyze_tables)
+        return user_call(
+            "queryplan.explain",
+            explain,
+            target,
+            using=using,
+            mode=mode,
+            analyze=analyze,
+            defaults=defaults,
+        )
 
-    @contextmanager
     def capture(
         self,
         using: str = "default",
         *,
         mode: str | None = None,
         analyze_tables: bool | None = None,
-    ) -> Iterator[list[ExplainedQuery]]:
+    ) -> AbstractContextManager[list[ExplainedQuery]]:
         """Capture the block's queries; afterwards each has ``.sql``, ``.params``, ``.plan``."""
-        from pytest_queryplan.db.assertions import resolve_mode
-        from pytest_queryplan.db.capture import capture_queries
+        __tracebackhide__ = True
+        from pytest_queryplan.backends import connection_for
+        from pytest_queryplan.db.assertions import resolve_mode, user_call, with_analyze
+
+        # Both mistakes are reported on the caller's line, before the block runs.
+        chosen = user_call("queryplan.capture", resolve_mode, mode, self.defaults)
+        user_call("queryplan.capture", connection_for, using)
+        return self._capture(using, chosen, with_analyze(self.defaults, analyze_tables))
+
+    @contextmanager
+    def _capture(
+        self, using: str, mode: Mode, defaults: Defaults
+    ) -> Iterator[list[ExplainedQuery]]:
+        from pytest_queryplan.db.capture import capture_queries, in_sync_thread
         from pytest_queryplan.db.explain import explain_captured
 
-        chosen = resolve_mode(mode, self.defaults)
         with capture_queries(using) as captured:
             yield captured
-        defaults = _with_analyze(self.defaults, analyze_tables)
-        explain_captured(captured, mode=chosen, analyze_tables=defaults.analyze_tables)
+        # In an async test the connection the queries ran on is another thread's.
+        in_sync_thread(
+            lambda: explain_captured(captured, mode=mode, analyze_tables=defaults.analyze_tables)
+        )
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from pytest_queryplan.backends import check_alias
 from pytest_queryplan.core.checks import Check, IndexUsed
 from pytest_queryplan.core.matchers import check_node_types
 from pytest_queryplan.core.modes import Mode
@@ -113,9 +114,12 @@ def marker_spec(item: pytest.Item) -> MarkerSpec | None:
     if marker is None:
         return None
     try:
-        return queryplan_marker(*marker.args, **marker.kwargs)
+        spec = queryplan_marker(*marker.args, **marker.kwargs)
+        check_alias(spec.using)  # found at collection, not after the test body ran
+        return spec
     except TypeError as exc:
-        problem = str(exc).replace("queryplan_marker() ", "")
+        # Python 3.13 adds its own ". Did you mean ...?": the hint below is said once.
+        problem = str(exc).replace("queryplan_marker() ", "").split(". Did you mean")[0]
         unknown = set(marker.kwargs) - set(inspect.signature(queryplan_marker).parameters)
         close = [m for name in sorted(unknown) for m in difflib.get_close_matches(name, PARAMS)]
         if close:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pytest_queryplan.fixtures import assert_uses_index, queryplan
-from pytest_queryplan.guard import uses_database
+from pytest_queryplan.guard import check_vendors, uses_database
 from pytest_queryplan.marker import marker_doc, marker_spec
 from pytest_queryplan.options import add_options, resolve_defaults, resolve_run_options
 from pytest_queryplan.session import RECORDER_KEY, STALE_OUTPUT, Recorder, is_xdist_worker
@@ -26,12 +26,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django (or a conftest) configured Django
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", marker_doc())
     recorder = Recorder(resolve_run_options(config), resolve_defaults(config))
     recorder.defaults = replace(recorder.defaults, on_verdict=recorder.verdict)
     config.stash[RECORDER_KEY] = recorder
     if not is_xdist_worker(config):
+        # Said once per run: a database the guard cannot explain on (error or warning).
+        check_vendors(config, recorder.run)
         # Test reports carry no config: the controller's hooks need their own object.
         config.pluginmanager.register(ControllerHooks(recorder), "queryplan-report")
 
@@ -74,6 +77,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 
     watch = TestWatch(item, spec, item.config.stash[RECORDER_KEY])
     with watch.recording():
+        if watch.watches_method():
+            # unittest: setUp, the method, tearDown and the rollback all run in this phase;
+            # the watch goes inside the method, so it judges before the rollback.
+            with watch.inside_method():
+                return (yield)
         with watch.capturing():
             result = yield
         watch.verdict()

@@ -5,13 +5,21 @@ Used by the call-phase hook wrapper in ``plugin.py`` for tests that carry the ma
 use the database. The marker and the guard only *choose* checks here; each (check,
 connection) is judged once by the same runner the fixtures use, so a marker and a guard
 asking the same question share one verdict and one failure text.
+
+A unittest-style test (Django's ``TestCase`` and friends) is watched from inside its test
+method: pytest runs ``setUp``, the method, ``tearDown`` and Django's per-test rollback all
+in its call phase, so watching that whole phase would judge ``setUp``'s queries, and
+explain after the rollback, when what the test created is gone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+import inspect
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan import guard
 from pytest_queryplan.backends import get_backend
@@ -38,6 +46,9 @@ class TestWatch:
 
     def __init__(self, item: pytest.Item, spec: MarkerSpec | None, recorder: Recorder) -> None:
         self.item = item
+        # A marker on a connection no adapter handles is a warning, then checks nothing.
+        if spec is not None and guard.warn_unsupported(item.config, spec.using):
+            spec = None
         self.spec = spec
         self.recorder = recorder
         self.run = recorder.run
@@ -62,6 +73,57 @@ class TestWatch:
             self.recorder.current = None
             if self.record:
                 self.item.user_properties.append((PROPERTY, self.record.encode()))
+
+    def watches_method(self) -> bool:
+        """Whether the test is a unittest method this watch wraps (see the module's doc).
+
+        Coroutine methods only of Django's test cases: Django runs them through
+        ``async_to_sync`` and so do we; other frameworks' async runners are left alone."""
+        unittest = sys.modules.get("unittest")
+        cls = getattr(self.item, "cls", None)
+        if unittest is None or not isinstance(cls, type) or not issubclass(cls, unittest.TestCase):
+            return False
+        if not inspect.iscoroutinefunction(getattr(self.item, "obj", None)):
+            return True
+        django_test = sys.modules.get("django.test")
+        return django_test is not None and issubclass(cls, django_test.SimpleTestCase)
+
+    @contextmanager
+    def inside_method(self) -> Iterator[None]:
+        """Wrap the test method for the call phase: capture its body, judge before it returns.
+
+        pytest calls ``item.obj`` (it puts it on the test case instance first), and
+        pytest-django has Django's test case look the method up on the instance itself: the
+        wrapper goes in both places. A failed verdict is then the method's own failure."""
+        item = self.item
+        method = item.obj
+        run: Callable[..., Any] = method
+        if inspect.iscoroutinefunction(method):
+            from asgiref.sync import async_to_sync
+
+            run = async_to_sync(method)  # as Django itself runs an async test method
+
+        @functools.wraps(method)
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            with self.capturing():
+                result = run(*args, **kwargs)
+            self.verdict()
+            return result
+
+        testcase = method.__self__
+        from pytest_queryplan.testcase import QueryPlanMixin
+
+        if isinstance(testcase, QueryPlanMixin):
+            testcase.queryplan_defaults = self.defaults  # the run's ini and flags
+        item.obj = watched
+        setattr(testcase, item.name, watched)
+        try:
+            yield
+        finally:
+            item.obj = method
+            if vars(testcase).get(item.name) is watched:  # pytest may have removed it
+                delattr(testcase, item.name)
 
     @contextmanager
     def capturing(self) -> Iterator[None]:

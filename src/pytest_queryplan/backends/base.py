@@ -1,12 +1,23 @@
-"""The small interface every database adapter implements: EXPLAIN, and the catalog."""
+"""The small interfaces behind every database adapter: what a backend answers (EXPLAIN and
+the catalog), and what a driver runner does for the PostgreSQL backend (run statements so
+that they leave no trace), with the few statements and texts every runner shares."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pytest_queryplan.errors import QueryPlanUsageError
+
 if TYPE_CHECKING:
     from pytest_queryplan.core.catalog import IndexInfo
+
+Params = Sequence[Any] | dict[str, Any] | None
+Rows = list[tuple[Any, ...]]
+
+SAVEPOINT = "pytest_queryplan"
+OPEN_SAVEPOINT = f"SAVEPOINT {SAVEPOINT}"
+CLOSE_SAVEPOINT = (f"ROLLBACK TO SAVEPOINT {SAVEPOINT}", f"RELEASE SAVEPOINT {SAVEPOINT}")
 
 
 class ExplainError(Exception):
@@ -19,7 +30,7 @@ class Backend(Protocol):
     def explain(
         self,
         sql: str,
-        params: Sequence[Any] | dict[str, Any] | None,
+        params: Params,
         *,
         forced: bool,
         analyze: bool = False,
@@ -43,3 +54,33 @@ class Backend(Protocol):
 
     def column_types(self, table: str) -> dict[str, str]:
         """Column name -> its type as ``format_type`` prints it."""
+
+
+class Runner(Protocol):
+    """One database driver's way to run the statements a backend built, on the Django
+    connection's own driver connection, out of sight of Django's execute wrappers."""
+
+    def isolated(self, statements: Sequence[str], params: Params) -> Rows | None:
+        """Run ``statements`` in a throw-away (sub)transaction that is always rolled back.
+
+        Only the last statement takes ``params`` (bound by the driver); its rows are
+        returned. A failure raises :class:`ExplainError` after the session was restored,
+        so the surrounding transaction stays usable."""
+
+    def read(self, sql: str, params: Params) -> Rows:
+        """One read-only catalog query of the backend's own (never user SQL), as cheaply as
+        the driver allows while a failure still cannot abort the surrounding transaction."""
+
+
+def aborted(alias: str) -> QueryPlanUsageError:
+    """The error for a transaction an earlier statement already aborted."""
+    return QueryPlanUsageError(
+        f"The transaction on {alias!r} is already aborted by an earlier error, "
+        "so nothing can be explained in it. Fix or catch that error first (Django: "
+        "wrap the failing statement in transaction.atomic())."
+    )
+
+
+def first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,27 +1,28 @@
-"""PostgreSQL adapter: EXPLAIN in one round trip that leaves no trace, and catalog look-ups.
+"""PostgreSQL adapter, driver-independent: the statements an EXPLAIN needs, the catalog
+look-ups, and the choice of the runner for the Django connection's driver.
 
-Every statement runs on the Django connection's own psycopg connection, through a
-``ClientCursor`` of ours (client-side binding, as Django itself uses): values are bound by
-psycopg, and Django's execute wrappers (our own capture included) never see the plugin's
-EXPLAINs. Each call is wrapped so the session ends
+This module *builds* statements; a runner (``psycopg3.py``, ``psycopg2.py``) sends them on
+the Django connection's own driver connection, so Django's execute wrappers (our capture
+included) never see the plugin's EXPLAINs. Every call is wrapped so the session ends
 exactly as it began: inside a transaction a savepoint that is rolled back and released, in
 autocommit a ``BEGIN ... ROLLBACK``. ``SET LOCAL`` therefore vanishes with it, and so does
 every row an ``EXPLAIN ANALYZE`` of a write touched, and the ``pg_statistic`` rows an
-``ANALYZE`` wrote. (PostgreSQL updates ``pg_class.reltuples``/``relpages`` in place, outside
-transaction control, so those two counters keep what ANALYZE measured.)
+``ANALYZE`` wrote. (PostgreSQL updates ``pg_class.reltuples``/``relpages`` in place, and
+``nextval()`` advances a sequence, outside transaction control: those keep their change.)
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_queryplan.backends.base import ExplainError
+from pytest_queryplan.backends.base import ExplainError, Params
 from pytest_queryplan.core.catalog import IndexInfo
 from pytest_queryplan.errors import QueryPlanUsageError
 
-_SAVEPOINT = "pytest_queryplan"
+if TYPE_CHECKING:
+    from pytest_queryplan.backends.base import Runner
+
 #: How long setting a competing index aside, or trying a suggested one, may wait for a lock.
 LOCK_TIMEOUT_MS = 1000
 
@@ -61,90 +62,32 @@ class PostgreSQLBackend:
         self.connection = connection
         self.alias: str = connection.alias
 
-    def _connection(self) -> tuple[Any, Any]:
-        """The psycopg connection and its transaction status, checked for a usable state."""
-        try:
-            import psycopg
-        except ImportError:  # pragma: no cover - depends on the user's environment
-            psycopg = None
+    def runner(self) -> Runner:
+        """The runner for the driver this Django connection uses (connecting if need be).
+
+        Chosen by the driver connection's own module, so the driver that is not in use is
+        never imported (a psycopg2 project may well have no psycopg 3, and vice versa)."""
         self.connection.ensure_connection()
         raw = self.connection.connection
-        if psycopg is None or not isinstance(raw, psycopg.Connection):
-            raise QueryPlanUsageError(
-                f"Database alias {self.alias!r} uses {type(raw).__module__}; pytest-queryplan "
-                "needs psycopg 3 (pip install 'psycopg[binary]'), which Django picks "
-                "automatically when it is installed."
-            )
-        status = raw.pgconn.transaction_status
-        if status == psycopg.pq.TransactionStatus.INERROR:
-            raise QueryPlanUsageError(
-                f"The transaction on {self.alias!r} is already aborted by an earlier error, "
-                "so nothing can be explained in it. Fix or catch that error first (Django: "
-                "wrap the failing statement in transaction.atomic())."
-            )
-        return raw, status
+        driver = type(raw).__module__.split(".")[0]
+        if driver == "psycopg":
+            from pytest_queryplan.backends.psycopg3 import Psycopg3Runner
 
-    def _isolated(
-        self, statements: list[str], params: Sequence[Any] | dict[str, Any] | None
-    ) -> list[Any] | None:
-        """Run ``statements`` inside a throw-away (sub)transaction, in one round trip.
+            return Psycopg3Runner(raw, self.alias)
+        if driver == "psycopg2":
+            from pytest_queryplan.backends.psycopg2 import Psycopg2Runner
 
-        Only the last statement takes ``params``; its rows are returned. The statements go
-        through libpq's pipeline mode: each is parsed on its own (a syntax error in the
-        last one cannot stop the savepoint from being made first), yet all are sent in
-        one write and answered after one Sync. (psycopg's ``pipeline()`` would send each
-        statement in a write of its own, and wait on the socket before each: that cost
-        as much again as the EXPLAIN's own round trip.)
-        """
-        import psycopg
-        from psycopg.adapt import Transformer
-        from psycopg.pq import ExecStatus, TransactionStatus
-
-        raw, status = self._connection()
-        # Outside autocommit (inside Django's atomic()) psycopg opens the transaction itself
-        # before a first statement, even when none is open yet: use a savepoint there too,
-        # after the BEGIN psycopg would have sent.
-        if status != TransactionStatus.IDLE or not raw.autocommit:
-            begin = [f"SAVEPOINT {_SAVEPOINT}"]
-            end = [f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}", f"RELEASE SAVEPOINT {_SAVEPOINT}"]
-            if status == TransactionStatus.IDLE:
-                begin.insert(0, _begin(raw))
-        else:
-            begin, end = ["BEGIN"], ["ROLLBACK"]
-        encoding = raw.info.encoding
-        try:
-            last = statements[-1]
-            if params is not None:
-                with psycopg.ClientCursor(raw) as cursor:
-                    last = cursor.mogrify(last, params)  # bound as ClientCursor.execute() binds
-            queries = [*begin, *statements[:-1], last, *end]
-            results = _pipeline(raw, [query.encode(encoding) for query in queries])
-            failed = next((r for r in results if r.status == ExecStatus.FATAL_ERROR), None)
-            if failed is not None:
-                raise psycopg.errors.error_from_result(failed, encoding=encoding)
-        except psycopg.Error as exc:
-            self._restore(end)
-            raise ExplainError(_first_line(exc)) from exc
-        result = results[len(begin) + len(statements) - 1]
-        if not (result.nfields or result.status == ExecStatus.TUPLES_OK):
-            return None
-        loader = Transformer(raw)
-        loader.set_pgresult(result)
-        return loader.load_rows(0, result.ntuples, tuple)
-
-    def _restore(self, end: list[str]) -> None:
-        import psycopg
-
-        raw = self.connection.connection
-        if raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-            with psycopg.ClientCursor(raw) as cursor:
-                for statement in end:
-                    cursor.execute(statement)
+            return Psycopg2Runner(raw, self.alias)
+        raise QueryPlanUsageError(
+            f"Database alias {self.alias!r} uses the driver {type(raw).__module__}; "
+            "pytest-queryplan works with psycopg 3 and psycopg2, the two drivers Django's "
+            "PostgreSQL backend supports."
+        )
 
     def explain(
         self,
         sql: str,
-        params: Sequence[Any] | dict[str, Any] | None,
+        params: Params,
         *,
         forced: bool,
         analyze: bool = False,
@@ -165,13 +108,13 @@ class PostgreSQLBackend:
         statements += list(create)
         options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
         statements.append(f"EXPLAIN ({options}) {sql}")
-        rows = self._isolated(statements, params)
+        rows = self.runner().isolated(statements, params)
         if not rows:  # pragma: no cover - EXPLAIN always returns one row
             raise ExplainError("EXPLAIN returned no rows")
         return rows[0][0]
 
     def _indexes(self, query: str, names: Iterable[str]) -> list[IndexInfo]:
-        rows = self._isolated([query], [list(names)]) or []
+        rows = self.runner().read(query, [list(names)])
         return [
             IndexInfo(
                 name=name,
@@ -183,7 +126,7 @@ class PostgreSQLBackend:
                 unique=unique,
                 constraint=constraint,
             )
-            for name, table, definition, columns, predicate, method, unique, constraint in (rows)
+            for name, table, definition, columns, predicate, method, unique, constraint in rows
         ]
 
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]:
@@ -193,90 +136,8 @@ class PostgreSQLBackend:
         return self._indexes(_BY_TABLE, tables)
 
     def column_types(self, table: str) -> dict[str, str]:
-        return dict(self._isolated([_COLUMN_TYPES], [table]) or [])
+        return dict(self.runner().read(_COLUMN_TYPES, [table]))
 
     def attached_indexes(self, name: str) -> frozenset[str]:
-        rows = self._isolated([_ATTACHED], [name]) or []
+        rows = self.runner().read(_ATTACHED, [name])
         return frozenset(row[0] for row in rows) | {name}
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _begin(raw: Any) -> str:
-    """The BEGIN psycopg itself sends before a statement outside autocommit."""
-    from psycopg import IsolationLevel
-
-    parts = ["BEGIN"]
-    if raw.isolation_level is not None:
-        level = IsolationLevel(raw.isolation_level).name.replace("_", " ")
-        parts.append(f"ISOLATION LEVEL {level}")
-    if raw.read_only is not None:
-        parts.append("READ ONLY" if raw.read_only else "READ WRITE")
-    if raw.deferrable is not None:
-        parts.append("DEFERRABLE" if raw.deferrable else "NOT DEFERRABLE")
-    return " ".join(parts)
-
-
-def _pipeline(raw: Any, queries: list[bytes]) -> list[Any]:
-    """Send ``queries`` in pipeline mode and one write; return one PGresult per query.
-
-    A query after a failed one gets a PIPELINE_ABORTED result. Waits on the socket with
-    ``select`` (interruptible). Interrupted, it cancels the server's work and drains the
-    pipeline, as psycopg's own wait does, or closes the connection if even that fails.
-    """
-    import psycopg
-
-    pgconn = raw.pgconn
-    with raw.lock:
-        pgconn.enter_pipeline_mode()
-        try:
-            for query in queries:
-                pgconn.send_query_params(query, None)
-            pgconn.pipeline_sync()
-            results = _results(pgconn)
-        except psycopg.Error:
-            with contextlib.suppress(psycopg.Error):
-                pgconn.exit_pipeline_mode()
-            raise
-        except BaseException:  # KeyboardInterrupt while the server works
-            _abandon(raw)
-            raise
-        pgconn.exit_pipeline_mode()
-    return results
-
-
-def _results(pgconn: Any, timeout: float | None = None) -> list[Any]:
-    """Flush, then read results up to the pipeline's Sync (libpq's nonblocking protocol)."""
-    import select
-
-    from psycopg.pq import ExecStatus
-
-    fd = pgconn.socket
-    while pgconn.flush():  # 1 while output remains unsent
-        readable, _, _ = select.select([fd], [fd], [], timeout)
-        if readable:
-            pgconn.consume_input()
-    results = []
-    while True:
-        while pgconn.is_busy():
-            if not select.select([fd], [], [], timeout)[0]:
-                raise TimeoutError("no answer from PostgreSQL")
-            pgconn.consume_input()
-        result = pgconn.get_result()
-        if result is None:
-            continue  # the end of one query's results
-        if result.status == ExecStatus.PIPELINE_SYNC:
-            return results
-        results.append(result)
-
-
-def _abandon(raw: Any) -> None:
-    try:
-        raw.cancel()
-        _results(raw.pgconn, timeout=5.0)
-        raw.pgconn.exit_pipeline_mode()
-    except BaseException:  # noqa: BLE001 - the connection cannot be trusted any more
-        raw.close()

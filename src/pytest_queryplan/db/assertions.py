@@ -8,9 +8,10 @@ thin wrappers that supply defaults from their configuration (:class:`Defaults`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from pytest_queryplan.backends import get_backend
 from pytest_queryplan.core.checks import Check, IndexUsed, judge_all
@@ -20,11 +21,41 @@ from pytest_queryplan.core.modes import Mode
 from pytest_queryplan.core.plan import Plan
 from pytest_queryplan.core.query import ExplainedQuery
 from pytest_queryplan.core.verdict import Verdict
-from pytest_queryplan.db.capture import capture_queries
+from pytest_queryplan.db.capture import capture_queries, in_sync_thread
 from pytest_queryplan.db.catalog import DjangoCatalog
 from pytest_queryplan.db.explain import explain_captured, explain_sql
 from pytest_queryplan.db.targets import to_sql
 from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
+
+T = TypeVar("T")
+
+
+def user_call(name: str, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)`` for a call a user made as ``name``: its errors point
+    at the user's line.
+
+    The traceback of a verdict or usage error raised deep inside is cut here (a frame
+    pytest hides; under unittest the one frame left of the plugin's), and pytest-django's
+    "Database access not allowed" becomes one line naming the fix."""
+    __tracebackhide__ = True
+    try:
+        return function(*args, **kwargs)
+    except (QueryPlanUsageError, QueryPlanAssertionError) as exc:
+        raise exc.with_traceback(None) from None
+    except RuntimeError as exc:
+        if "Database access not allowed" not in str(exc):
+            raise
+        raise QueryPlanUsageError(
+            f"{name} needs the database, and this test may not use it: mark the test with "
+            "@pytest.mark.django_db (or request the db fixture)."
+        ) from None
+
+
+def with_analyze(defaults: Defaults, analyze_tables: bool | None) -> Defaults:
+    """``analyze_tables=`` of one call overrides ini ``queryplan_analyze``."""
+    if analyze_tables is None:
+        return defaults
+    return replace(defaults, analyze_tables=analyze_tables)
 
 
 def resolve_mode(mode: object, defaults: Defaults, where: str = "mode=") -> Mode:
@@ -77,16 +108,21 @@ def explain(
     defaults: Defaults = DEFAULTS,
 ) -> Plan:
     """Parse the plan of ``target`` (QuerySet, SQL, or ``(sql, params)``) on ``using``."""
-    backend = get_backend(using)
-    sql, params = to_sql(target, using)
-    return explain_sql(
-        backend,
-        sql,
-        params,
-        mode=resolve_mode(mode, defaults),
-        analyze=analyze,
-        analyze_tables=defaults.analyze_tables if analyze_tables is None else analyze_tables,
-    )
+    chosen = resolve_mode(mode, defaults)
+
+    def run() -> Plan:
+        backend = get_backend(using)
+        sql, params = to_sql(target, using)
+        return explain_sql(
+            backend,
+            sql,
+            params,
+            mode=chosen,
+            analyze=analyze,
+            analyze_tables=defaults.analyze_tables if analyze_tables is None else analyze_tables,
+        )
+
+    return in_sync_thread(run)
 
 
 def assert_index_used(
@@ -103,12 +139,17 @@ def assert_index_used(
     __tracebackhide__ = True
     check = IndexUsed(check_index_name(index_name), strict=resolve_strict(strict, defaults))
     mode = resolve_mode(mode, defaults)
-    backend = get_backend(using)
-    sql, params = to_sql(target, using)
-    plan = explain_sql(backend, sql, params, mode=mode, analyze_tables=defaults.analyze_tables)
-    query = ExplainedQuery(sql, params, using, plan, mode=mode)
-    verdicts = run_checks([check], [query], DjangoCatalog(backend, defaults.index_names), defaults)
-    raise_failures(verdicts, defaults.verbose)
+
+    def judge() -> list[Verdict]:
+        backend = get_backend(using)
+        sql, params = to_sql(target, using)
+        plan = explain_sql(backend, sql, params, mode=mode, analyze_tables=defaults.analyze_tables)
+        queries.append(ExplainedQuery(sql, params, using, plan, mode=mode))
+        return run_checks([check], queries, DjangoCatalog(backend, defaults.index_names), defaults)
+
+    queries: list[ExplainedQuery] = []
+    raise_failures(in_sync_thread(judge), defaults.verbose)
+    query = queries[0]
     assert query.plan is not None
     return query.plan  # in forced mode, the plan that proved it (competitors set aside)
 
@@ -154,7 +195,54 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
         self._context.__exit__(exc_type, exc, tb)
         if exc_type is not None:
             return None  # the block's own exception propagates; no plan verdict
-        explain_captured(self.captured, mode=self.mode, analyze_tables=self.defaults.analyze_tables)
-        verdicts = run_checks([self.check], self.captured, self.catalog, self.defaults)
-        raise_failures(verdicts, self.defaults.verbose)
+
+        def judge() -> list[Verdict]:
+            explain_captured(
+                self.captured, mode=self.mode, analyze_tables=self.defaults.analyze_tables
+            )
+            # This thread's connection: in async code that is not the one __init__ saw.
+            catalog = DjangoCatalog.for_alias(self.using, self.defaults.index_names)
+            return run_checks([self.check], self.captured, catalog, self.defaults)
+
+        raise_failures(in_sync_thread(judge), self.defaults.verbose)
         return None
+
+
+def uses_index(
+    target: Any,
+    index_name: str | None = None,
+    *,
+    using: str = "default",
+    mode: str | None = None,
+    every: bool | None = None,
+    strict: bool | None = None,
+    analyze_tables: bool | None = None,
+    defaults: Defaults = DEFAULTS,
+    name: str = "assert_uses_index",
+) -> Plan | IndexUsageBlock:
+    """The one behaviour of the fixture ``assert_uses_index`` and of the TestCase mixin's
+    ``assertUsesIndex`` (``name`` is how usage errors call it): with a target and an index
+    name, check the target now and return its plan; with a name alone, the block form."""
+    __tracebackhide__ = True
+    defaults = with_analyze(defaults, analyze_tables)
+    if index_name is None:
+        if isinstance(target, str) and len(target.split()) > 1:
+            raise QueryPlanUsageError(
+                f"{name} got SQL but no index name: call {name}(sql, 'index_name'), or use "
+                f"`with {name}('index_name'):` around code that runs queries."
+            )
+        if not isinstance(target, str):
+            raise QueryPlanUsageError(
+                f"{name}({type(target).__name__}) is missing the index name: "
+                f"call {name}(queryset, 'index_name')."
+            )
+        return IndexUsageBlock(
+            target, using=using, mode=mode, every=bool(every), strict=strict, defaults=defaults
+        )
+    if every is not None:
+        raise QueryPlanUsageError(
+            f"every= applies only to the block form: `with {name}(name, every=True):`."
+        )
+    return assert_index_used(
+        target, index_name, using=using, mode=mode, strict=strict, defaults=defaults
+    )

@@ -1,20 +1,42 @@
-"""Capture the statements a block of code runs, through ``connection.execute_wrapper``.
+"""Capture the statements a block of code runs, through ``connection.execute_wrapper``,
+on every thread that runs them.
 
 Only what EXPLAIN can describe without running it is kept: SELECT (and WITH, VALUES,
 TABLE), UPDATE and DELETE. Transaction control, DDL and SET are passed through unrecorded.
+
+Django's connections are per thread, and a test's queries do not all run on its own
+thread: Django's async ORM (``acount()``, ``aget()``, ``async for``, ``sync_to_async``)
+runs them where asgiref runs thread-sensitive code, and a test may start worker threads.
+So the block's wrapper also goes on the same alias's connection of
+
+- every thread that opens a connection during the block (``connection_created``);
+- asgiref's thread-sensitive thread, whose connection earlier tests may have opened
+  already: under ``async_to_sync`` (Django's async test methods) the thread that called it,
+  otherwise (pytest-asyncio) the one thread asgiref keeps for the whole process. A job
+  queued there puts the wrapper on before any ORM call queued after it can run. asgiref
+  has no public handle on either executor; these two class attributes are its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+from pytest_queryplan.backends import connection_for
 from pytest_queryplan.core.query import ExplainedQuery
+from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
 
 _EXPLAINABLE = frozenset({"select", "with", "values", "table", "update", "delete"})
 _LEADING = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(*\s*([A-Za-z]+)", re.DOTALL)
+
+Wrapper = Callable[..., Any]
+T = TypeVar("T")
 
 
 def is_explainable(sql: str) -> bool:
@@ -24,12 +46,12 @@ def is_explainable(sql: str) -> bool:
 
 @contextmanager
 def capture_queries(using: str) -> Iterator[list[ExplainedQuery]]:
-    """Record explainable statements run on connection ``using`` inside the block."""
-    from django.db import connections
-
+    """Record explainable statements run on connection ``using`` inside the block, by
+    this thread and by the others (see the module's docstring)."""
+    connection = connection_for(using)  # an unknown alias is a one-line usage error
     captured: list[ExplainedQuery] = []
 
-    def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+    def record(execute: Wrapper, sql: str, params: Any, many: bool, context: Any) -> Any:
         if isinstance(sql, str) and is_explainable(sql):
             first = params
             if many:
@@ -38,5 +60,92 @@ def capture_queries(using: str) -> Iterator[list[ExplainedQuery]]:
             captured.append(ExplainedQuery(sql, first, using))
         return execute(sql, params, many, context)
 
-    with connections[using].execute_wrapper(record):
+    others = _OtherThreads(using, record)
+    with connection.execute_wrapper(record), others:
         yield captured
+
+
+class _OtherThreads:
+    """Puts ``record`` on the alias's connections of other threads for the block's length."""
+
+    def __init__(self, using: str, record: Wrapper) -> None:
+        self.using = using
+        self.record = record
+        self.lock = threading.Lock()
+        self.closed = False
+        self.hooked: list[Any] = []
+
+    def hook(self, connection: Any) -> None:
+        with self.lock:
+            # A job that runs after the block ended must not leave the wrapper behind.
+            if self.closed or self.record in connection.execute_wrappers:
+                return
+            connection.execute_wrappers.append(self.record)
+            self.hooked.append(connection)
+
+    def opened(self, sender: Any, connection: Any, **kwargs: Any) -> None:
+        """``connection_created``: sent in the thread that connects, before its first query."""
+        if connection.alias == self.using:
+            self.hook(connection)
+
+    def hook_thread_sensitive(self) -> None:
+        from django.db import connections
+
+        for executor in _thread_sensitive_executors():
+            # Queued, not awaited: the thread may be busy, or be this very thread (then its
+            # connection already has the wrapper, and the job finds the block closed).
+            with contextlib.suppress(RuntimeError):  # shut down, or submitted from itself
+                executor.submit(lambda: self.hook(connections[self.using]))
+
+    def __enter__(self) -> _OtherThreads:
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(self.opened, weak=False, dispatch_uid=id(self))
+        self.hook_thread_sensitive()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        from django.db.backends.signals import connection_created
+
+        connection_created.disconnect(dispatch_uid=id(self))
+        with self.lock:
+            self.closed = True
+            for connection in self.hooked:
+                with contextlib.suppress(ValueError):
+                    connection.execute_wrappers.remove(self.record)
+
+
+def in_sync_thread(work: Callable[[], T]) -> T:
+    """``work()`` where Django allows database work, with the connection the ORM used.
+
+    That is here, unless this thread runs an event loop (a plain ``with`` block or call
+    inside an async test, where Django raises SynchronousOnlyOperation): then ``work`` runs
+    in asgiref's thread-sensitive thread, where the async ORM ran the test's queries, and
+    this thread waits for it (as a synchronous call from async code blocks anyway).
+    """
+    __tracebackhide__ = True
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    import asgiref.sync  # noqa: F401 - Django's own dependency, imported by its ORM anyway
+
+    executor = _thread_sensitive_executors()[-1]
+    try:
+        return executor.submit(work).result()
+    except (QueryPlanAssertionError, QueryPlanUsageError) as exc:
+        raise exc.with_traceback(None) from None  # the verdict is the news, not the hop
+
+
+def _thread_sensitive_executors() -> list[Any]:
+    """Where asgiref runs ``sync_to_async(thread_sensitive=True)`` code from here on."""
+    sync = sys.modules.get("asgiref.sync")
+    if sync is None:  # nothing can have run thread-sensitive code yet
+        return []
+    # The last is where the next thread-sensitive call runs: under async_to_sync its
+    # caller's thread, otherwise the process's single thread.
+    executors = [sync.SyncToAsync.single_thread_executor]
+    current = getattr(sync.AsyncToSync.executors, "current", None)
+    if current is not None:
+        executors.append(current)
+    return executors
