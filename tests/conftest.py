@@ -45,23 +45,30 @@ def inner_database_names(base: str, existing: Sequence[str]) -> list[str]:
 def drop_inner_databases(base: str) -> list[str]:
     """Drop every database an inner run made from ``base``; returns the names dropped."""
     from django.conf import settings
-    from psycopg import sql
 
     from upstream.database import connect
 
-    with connect(
+    try:
+        from psycopg import sql
+    except ImportError:  # the psycopg2 run
+        from psycopg2 import sql
+
+    connection = connect(
         settings.DATABASES["default"],
         autocommit=True,
         connect_timeout=10,
         options=_CLEANUP_OPTIONS,
-    ) as connection:
-        existing = [row[0] for row in connection.execute("SELECT datname FROM pg_database")]
-        names = inner_database_names(base, existing)
+    )
+    try:  # (no `with`: psycopg2's opens a transaction, where DROP DATABASE cannot run)
+        cursor = connection.cursor()
+        cursor.execute("SELECT datname FROM pg_database")
+        names = inner_database_names(base, [row[0] for row in cursor.fetchall()])
         for name in names:
             # FORCE (PostgreSQL 13+) ends a leftover session instead of waiting on it.
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+            statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            cursor.execute(statement.format(sql.Identifier(name)))
+    finally:
+        connection.close()
     return names
 
 

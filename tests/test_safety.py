@@ -22,7 +22,9 @@ def scalar(sql: str, params=None):
 
 
 def transaction_status() -> str:
-    return connection.connection.info.transaction_status.name
+    # psycopg 3 reports an enum, psycopg2 an int: libpq's numbers either way.
+    status = int(connection.connection.info.transaction_status)
+    return ("IDLE", "ACTIVE", "INTRANS", "INERROR", "UNKNOWN")[status]
 
 
 @pytest.fixture
@@ -145,7 +147,7 @@ def test_setting_a_competitor_aside_never_waits_for_a_lock(assert_uses_index):
     is bounded: the first plan stands, and the failure says which index stayed and why."""
     import uuid
 
-    import psycopg
+    from upstream.database import connect
 
     table = f"qp_lock_{uuid.uuid4().hex[:8]}"
     with connection.cursor() as cursor:
@@ -156,20 +158,13 @@ def test_setting_a_competitor_aside_never_waits_for_a_lock(assert_uses_index):
         cursor.execute(f"ANALYZE {table}")
         # Should the bound ever go, this test fails (statement timeout) instead of hanging.
         cursor.execute("SET statement_timeout = '20s'")
-    settings = connection.settings_dict
-    other = psycopg.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"] or None,
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        options="-c statement_timeout=30000",
-    )
+    other = connect(connection.settings_dict, options="-c statement_timeout=30000")
     try:
         target = (f"SELECT * FROM {table} WHERE a = %s AND c = %s", [7, 17])
         # The planner prefers the selective index on c; set aside, the one on a proves
         # that it *can* serve the query.
         assert_uses_index(target, f"{table}_a")
-        other.execute(f"SELECT 1 FROM {table} LIMIT 1")  # holds ACCESS SHARE, stays idle
+        other.cursor().execute(f"SELECT 1 FROM {table} LIMIT 1")  # holds ACCESS SHARE, idle
         with pytest.raises(AssertionError) as failure:
             assert_uses_index(target, f"{table}_a")
     finally:

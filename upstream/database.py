@@ -118,11 +118,22 @@ def describe(settings: dict[str, Any]) -> str:
     return f"{settings['USER'] or '?'}@{where}{port}/{settings['NAME']} ({source})"
 
 
-def connect(settings: dict[str, Any], **options: Any) -> Any:
-    """A psycopg connection to a Django ``DATABASES`` entry (Unix socket or TCP alike)."""
-    import psycopg
+def _driver() -> Any:
+    """psycopg 3, or psycopg2 where a project (and the plugin's psycopg2 CI run) has only it."""
+    try:
+        import psycopg
+    except ImportError:
+        import psycopg2
 
-    return psycopg.connect(
+        return psycopg2
+    return psycopg
+
+
+def connect(settings: dict[str, Any], **options: Any) -> Any:
+    """A psycopg (or psycopg2) connection to a Django ``DATABASES`` entry (Unix socket or
+    TCP alike); ``autocommit=True`` is set after connecting, as both drivers allow."""
+    autocommit = options.pop("autocommit", False)
+    connection = _driver().connect(
         dbname=settings["NAME"],
         user=settings["USER"] or None,
         password=settings["PASSWORD"] or None,
@@ -130,15 +141,15 @@ def connect(settings: dict[str, Any], **options: Any) -> Any:
         port=settings["PORT"] or None,
         **options,
     )
+    connection.autocommit = autocommit
+    return connection
 
 
 def check_reachable(settings: dict[str, Any]) -> None:
     """Connect once, so a bad server is one clear message rather than a traceback per test."""
-    import psycopg
-
     try:
         connect(settings, connect_timeout=5).close()
-    except psycopg.Error as exc:
+    except _driver().Error as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = (
             "Check DATABASE_URL, or unset it to use the embedded PostgreSQL."
