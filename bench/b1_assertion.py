@@ -5,6 +5,8 @@ The floor is what any plan check must pay: compile the queryset and make one
 people write without the plugin: ``queryset.explain(format="json")`` and a substring
 check. Both run inside a test's transaction (the plugin then uses a savepoint) and in
 autocommit (``BEGIN ... ROLLBACK``), each call with parameter values no call used before.
+The plugin runs in each mode: forced, natural, and generic (the statement's plan once
+prepared: ``EXPLAIN (GENERIC_PLAN)`` on PostgreSQL 16+, PREPARE and DEALLOCATE before).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from bench.timing import Prepare, Stats, alternate, ratio
 
 INDEX = "alertrule_eval_priority_idx"
-CONTENDERS = ("floor", "forced", "natural", "by_hand")
+CONTENDERS = ("floor", "forced", "natural", "generic", "by_hand")
 # Inside a test's transaction (django_db: a savepoint), and in autocommit (BEGIN..ROLLBACK).
 CONTEXTS = ("transaction", "autocommit")
 TARGET_FORCED_VS_FLOOR = 1.2
@@ -57,7 +59,7 @@ def load_rows(customers: int, rules: int) -> list[int]:
 
 
 def contenders(customer_ids: list[int], offset: int) -> dict[str, Prepare]:
-    """The four ways to check one queryset, each preparing a fresh queryset per call."""
+    """The ways to check one queryset, each preparing a fresh queryset per call."""
     import psycopg
     from django.db import connection
 
@@ -109,6 +111,7 @@ def contenders(customer_ids: list[int], offset: int) -> dict[str, Prepare]:
         "floor": floor,
         "forced": plugin("forced"),
         "natural": plugin("natural"),
+        "generic": plugin("generic"),
         "by_hand": by_hand,
     }
 
@@ -156,6 +159,8 @@ def summarise_context(stats: dict[str, Stats]) -> dict[str, Any]:
     ratios = {
         "forced/floor": ratio(stats["forced"], stats["floor"]),
         "natural/floor": ratio(stats["natural"], stats["floor"]),
+        "generic/floor": ratio(stats["generic"], stats["floor"]),
+        "generic/forced": ratio(stats["generic"], stats["forced"]),
         "by_hand/floor": ratio(stats["by_hand"], stats["floor"]),
         "forced/by_hand": ratio(stats["forced"], stats["by_hand"]),
     }

@@ -30,17 +30,19 @@ def b1_lines(b1: dict[str, Any]) -> list[str]:
         f"{b1['rules']:,} rules; median of {b1['iterations']:,} calls after "
         f"{b1['warmup']:,} warm-up, alternating, fresh values every call)",
         "",
-        "| Context | floor | forced | natural | by hand | forced/floor | natural/floor "
-        "| forced/by hand |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Context | floor | forced | natural | generic | by hand | forced/floor "
+        "| natural/floor | generic/forced | forced/by hand |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for context, data in b1["contexts"].items():
         stats, ratios = data["stats"], data["ratios"]
         lines.append(
             f"| {context} | {_us(stats['floor']['median_ns'])} "
             f"| {_us(stats['forced']['median_ns'])} | {_us(stats['natural']['median_ns'])} "
+            f"| {_us(stats['generic']['median_ns'])} "
             f"| {_us(stats['by_hand']['median_ns'])} | {ratios['forced/floor']:.2f}x "
-            f"| {ratios['natural/floor']:.2f}x | {ratios['forced/by_hand']:.2f}x |"
+            f"| {ratios['natural/floor']:.2f}x | {ratios['generic/forced']:.2f}x "
+            f"| {ratios['forced/by_hand']:.2f}x |"
         )
     return lines
 

@@ -53,11 +53,13 @@ def test_tiny_bench_prints_the_table_and_writes_the_json(tmp_path: Path) -> None
 
     for context in ("transaction", "autocommit"):
         b1 = results["b1"]["contexts"][context]
-        assert set(b1["stats"]) == {"floor", "forced", "natural", "by_hand"}
+        assert set(b1["stats"]) == {"floor", "forced", "natural", "generic", "by_hand"}
         assert all(stats["samples"] == 20 for stats in b1["stats"].values())
         assert set(b1["ratios"]) == {
             "forced/floor",
             "natural/floor",
+            "generic/floor",
+            "generic/forced",
             "by_hand/floor",
             "forced/by_hand",
         }

@@ -127,7 +127,7 @@ def test_a_postgresql_suite_with_a_sqlite_alias_is_guarded_and_told(
             "run there.",
         ]
     )
-    result.stdout.fnmatch_lines(["guard: fail (mode forced), 1 finding"])
+    result.stdout.fnmatch_lines(["guard: fail (mode forced, scope all), 1 finding in 1 test"])
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_a_postgresql_suite_with_a_sqlite_alias_is_guarded_and_told(
         (
             'mode="bogus"',
             "queryplan(mode=...): 'bogus' is not a valid queryplan mode; use one of "
-            "'forced', 'natural'.",
+            "'forced', 'natural', 'generic'.",
         ),
     ],
 )

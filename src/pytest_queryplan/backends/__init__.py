@@ -45,6 +45,27 @@ def check_alias(using: str) -> None:
         connection_for(using)
 
 
+def server_binding_aliases() -> list[str]:
+    """The PostgreSQL aliases whose connections bind parameters on the server (Django 4.2+
+    with psycopg 3 and ``OPTIONS={"server_side_binding": True}``): their statements reach
+    PostgreSQL as prepared statements, whose plans turn generic. Nothing connects; without
+    Django or its settings there are none."""
+    if "django" not in sys.modules:
+        return []
+    from django.conf import settings
+
+    if not settings.configured:
+        return []
+    from django.db import connections
+
+    return [
+        alias
+        for alias in connections
+        if connections[alias].vendor == "postgresql"
+        and getattr(connections[alias].features, "uses_server_side_binding", False)
+    ]
+
+
 def unsupported(connection: Any) -> str:
     """What to tell a user whose check points at a database no adapter handles."""
     return (

@@ -33,6 +33,7 @@ class Backend(Protocol):
         params: Params,
         *,
         forced: bool,
+        generic: bool = False,
         analyze: bool = False,
         analyze_tables: Iterable[str] = (),
         hide: Sequence[str] = (),
@@ -40,6 +41,8 @@ class Backend(Protocol):
     ) -> Any:
         """Run EXPLAIN (FORMAT JSON) and return its raw output, leaving no trace.
 
+        ``generic``: the plan of the statement prepared, its placeholders as ``$n``, made
+        without their values (sequential scans discouraged, as ``forced``).
         ``hide`` indexes are out of the planner's sight and ``create`` statements (CREATE
         INDEX) run first, for this EXPLAIN only; both wait a bounded time for locks."""
 

@@ -9,15 +9,23 @@ autocommit a ``BEGIN ... ROLLBACK``. ``SET LOCAL`` therefore vanishes with it, a
 every row an ``EXPLAIN ANALYZE`` of a write touched, and the ``pg_statistic`` rows an
 ``ANALYZE`` wrote. (PostgreSQL updates ``pg_class.reltuples``/``relpages`` in place, and
 ``nextval()`` advances a sequence, outside transaction control: those keep their change.)
+
+Generic mode explains the plan of the statement *prepared*, its placeholders as ``$n``:
+PostgreSQL 16+ plans it with ``EXPLAIN (GENERIC_PLAN)``, no values bound; 12-15 ``PREPARE``
+it under ``plan_cache_mode = force_generic_plan`` and ``EXPLAIN EXECUTE`` it. A prepared
+statement is outside transaction control too, so it is deallocated after every call,
+failed ones included.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.backends.base import ExplainError, Params
 from pytest_queryplan.core.catalog import IndexInfo
+from pytest_queryplan.core.placeholders import Numbered, PlaceholderError, numbered
 from pytest_queryplan.errors import QueryPlanUsageError
 
 if TYPE_CHECKING:
@@ -25,6 +33,10 @@ if TYPE_CHECKING:
 
 #: How long setting a competing index aside, or trying a suggested one, may wait for a lock.
 LOCK_TIMEOUT_MS = 1000
+#: The prepared statement generic mode explains on PostgreSQL 12-15 (deallocated each time).
+GENERIC_STATEMENT = "pytest_queryplan_generic"
+#: The first version whose EXPLAIN has GENERIC_PLAN.
+GENERIC_PLAN_VERSION = 160000
 
 _INDEX_COLUMNS = """
 SELECT i.relname, t.relname, pg_get_indexdef(x.indexrelid),
@@ -47,6 +59,7 @@ WHERE t.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
   AND t.relnamespace = ANY(SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(true)))
 ORDER BY a.attnum
 """
+_PREPARED = "SELECT 1 FROM pg_prepared_statements WHERE name = %s"
 _ATTACHED = """
 WITH RECURSIVE tree(oid) AS (
     SELECT oid FROM pg_class WHERE relname = %s AND relkind IN ('i', 'I')
@@ -67,22 +80,40 @@ class PostgreSQLBackend:
 
         Chosen by the driver connection's own module, so the driver that is not in use is
         never imported (a psycopg2 project may well have no psycopg 3, and vice versa)."""
-        self.connection.ensure_connection()
-        raw = self.connection.connection
-        driver = type(raw).__module__.split(".")[0]
-        if driver == "psycopg":
+        raw = self._raw()
+        if self._driver() == "psycopg":
             from pytest_queryplan.backends.psycopg3 import Psycopg3Runner
 
             return Psycopg3Runner(raw, self.alias)
-        if driver == "psycopg2":
-            from pytest_queryplan.backends.psycopg2 import Psycopg2Runner
+        from pytest_queryplan.backends.psycopg2 import Psycopg2Runner
 
-            return Psycopg2Runner(raw, self.alias)
-        raise QueryPlanUsageError(
-            f"Database alias {self.alias!r} uses the driver {type(raw).__module__}; "
-            "pytest-queryplan works with psycopg 3 and psycopg2, the two drivers Django's "
-            "PostgreSQL backend supports."
-        )
+        return Psycopg2Runner(raw, self.alias)
+
+    def _raw(self) -> Any:
+        self.connection.ensure_connection()
+        return self.connection.connection
+
+    def _driver(self) -> str:
+        raw = self._raw()
+        driver = type(raw).__module__.split(".")[0]
+        if driver not in ("psycopg", "psycopg2"):
+            raise QueryPlanUsageError(
+                f"Database alias {self.alias!r} uses the driver {type(raw).__module__}; "
+                "pytest-queryplan works with psycopg 3 and psycopg2, the two drivers Django's "
+                "PostgreSQL backend supports."
+            )
+        return driver
+
+    def param_types(self, values: Sequence[Any]) -> list[str | None]:
+        """The type each value is sent as, as the driver would send it (None: ``unknown``,
+        the server infers it from the statement, as it does for psycopg 3's strings)."""
+        if self._driver() == "psycopg":
+            from pytest_queryplan.backends.psycopg3 import param_types
+
+            return param_types(self._raw(), values)
+        from pytest_queryplan.backends.psycopg2 import param_types as literal_types
+
+        return literal_types(values)
 
     def explain(
         self,
@@ -90,13 +121,14 @@ class PostgreSQLBackend:
         params: Params,
         *,
         forced: bool,
+        generic: bool = False,
         analyze: bool = False,
         analyze_tables: Iterable[str] = (),
         hide: Sequence[str] = (),
         create: Sequence[str] = (),
     ) -> Any:
         quote = self.connection.ops.quote_name
-        statements = ["SET LOCAL enable_seqscan = off"] if forced else []
+        statements = ["SET LOCAL enable_seqscan = off"] if forced or generic else []
         if hide or create:
             # DROP INDEX and CREATE INDEX wait for locks other sessions hold on the table
             # (an idle transaction that read it is enough): never longer than this.
@@ -107,11 +139,72 @@ class PostgreSQLBackend:
         statements += [f"DROP INDEX {quote(name)}" for name in hide]
         statements += list(create)
         options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
-        statements.append(f"EXPLAIN ({options}) {sql}")
-        rows = self.runner().isolated(statements, params)
+        if generic:
+            rows = self._explain_generic(statements, sql, params, analyze=analyze)
+        else:
+            statements.append(f"EXPLAIN ({options}) {sql}")
+            rows = self.runner().isolated(statements, params)
         if not rows:  # pragma: no cover - EXPLAIN always returns one row
             raise ExplainError("EXPLAIN returned no rows")
         return rows[0][0]
+
+    def _explain_generic(
+        self, statements: list[str], sql: str, params: Params, *, analyze: bool
+    ) -> Any:
+        """The generic plan: what PostgreSQL may run once the statement is prepared, a plan
+        made without the values (after five executions when its estimated cost is not much
+        above theirs, or always under ``force_generic_plan``)."""
+        try:
+            prepared = numbered(sql, params)
+        except PlaceholderError as exc:
+            raise QueryPlanUsageError(
+                f"Generic mode cannot number the statement's placeholders: {exc}"
+            ) from None
+        types = self.param_types(prepared.values)
+        runner = self.runner()
+        options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+        # GENERIC_PLAN cannot run the statement: EXPLAIN ANALYZE runs the prepared one.
+        if self.connection.pg_version >= GENERIC_PLAN_VERSION and not analyze:
+            # No values at all: the server plans the $n text itself. The casts give each
+            # parameter the type the driver would declare for it; untyped ones (strings)
+            # take their type from the statement, as they do when the driver sends them.
+            text = prepared.typed(types)
+            explain = f"EXPLAIN (GENERIC_PLAN, {options}) {text}"
+            return runner.isolated([*statements, explain], None)
+        return self._explain_prepared(runner, statements, prepared, types, options)
+
+    def _explain_prepared(
+        self,
+        runner: Runner,
+        statements: list[str],
+        prepared: Numbered,
+        types: list[str | None],
+        options: str,
+    ) -> Any:
+        name = GENERIC_STATEMENT
+        declared = f"({', '.join(t or 'unknown' for t in types)})" if types else ""
+        # EXECUTE takes the values (bound by the driver) only because it must: under
+        # force_generic_plan the plan it shows was made without them.
+        execute = (
+            f"EXECUTE {name}({', '.join(['%s'] * len(types))})" if types else f"EXECUTE {name}"
+        )
+        statements = [
+            *statements,
+            "SET LOCAL plan_cache_mode = force_generic_plan",
+            f"PREPARE {name}{declared} AS {prepared.sql}",
+            f"EXPLAIN ({options}) {execute}",
+        ]
+        try:
+            rows = runner.isolated(statements, list(prepared.values) if types else None)
+        except BaseException:
+            # The savepoint's rollback does not undo a PREPARE: if it ran before the
+            # failure, the statement is still there (and would block the next PREPARE).
+            with contextlib.suppress(Exception):
+                if runner.read(_PREPARED, [name]):
+                    runner.isolated([f"DEALLOCATE {name}"], None)
+            raise
+        runner.isolated([f"DEALLOCATE {name}"], None)
+        return rows
 
     def _indexes(self, query: str, names: Iterable[str]) -> list[IndexInfo]:
         rows = self.runner().read(query, [list(names)])

@@ -4,17 +4,20 @@ psycopg2 sends a statement string as one simple Query message and returns only t
 statement's rows; PostgreSQL parses the whole string before running any of it. So a
 syntax error in the user's SQL would refuse a ``SAVEPOINT ...; EXPLAIN ...`` string whole,
 savepoint included, and abort the test's transaction with nothing to roll back to. Inside a
-transaction the savepoint therefore goes first, in a string of its own (with the plugin's
-own setup statements, which always parse), then the EXPLAIN, then the rollback: three round
-trips. In autocommit a refused string leaves nothing behind, so ``BEGIN; setup; EXPLAIN``
-goes at once and ``ROLLBACK`` after it: two. Values are bound by ``cursor.mogrify``, the
-client-side binding psycopg2 always uses; psycopg2 sends its own BEGIN first where a
-non-autocommit connection has no transaction open yet, as it would for the test's next
-statement anyway.
+transaction the savepoint therefore goes first, in a string of its own, then the setup
+statements and the EXPLAIN (a setup statement may hold the user's SQL too: generic mode's
+PREPARE), then the rollback: three round trips. In autocommit a refused string leaves
+nothing behind, so ``BEGIN; setup; EXPLAIN`` goes at once and ``ROLLBACK`` after it: two.
+Values are bound by ``cursor.mogrify``, the client-side binding psycopg2 always uses;
+psycopg2 sends its own BEGIN first where a non-autocommit connection has no transaction
+open yet, as it would for the test's next statement anyway.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,7 +63,7 @@ class Psycopg2Runner:
                 batches, end = ["; ".join(["BEGIN", *setup, last])], "ROLLBACK"
             else:
                 # The savepoint must exist before the user's SQL is even parsed.
-                batches = ["; ".join([OPEN_SAVEPOINT, *setup]), last]
+                batches = [OPEN_SAVEPOINT, "; ".join([*setup, last])]
                 end = "; ".join(CLOSE_SAVEPOINT)
             try:
                 for batch in batches:
@@ -108,3 +111,35 @@ class Psycopg2Runner:
         if fresh and self.raw.info.transaction_status == TRANSACTION_STATUS_IDLE:
             return  # the whole string was refused: BEGIN never ran
         cursor.execute(end)
+
+
+#: Python type -> the type PostgreSQL gives the literal psycopg2 writes for it.
+_LITERAL_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (float, "numeric"),  # psycopg2 writes repr(): 1.5, a numeric constant
+    (decimal.Decimal, "numeric"),
+    (datetime.datetime, "timestamp"),
+    (datetime.date, "date"),
+    (datetime.time, "time"),
+    (datetime.timedelta, "interval"),
+    (uuid.UUID, "uuid"),
+    (bytes, "bytea"),
+    (memoryview, "bytea"),
+)
+
+
+def param_types(values: Sequence[Any]) -> list[str | None]:
+    """psycopg2 never declares a type: it writes each value as a literal, and the server
+    types the literal. These are those types (None for a quoted string, NULL and the rest,
+    which the server infers from the statement as it does for ``unknown``)."""
+    return [_literal_type(value) for value in values]
+
+
+def _literal_type(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -(2**31) <= value < 2**31:
+            return "integer"
+        return "bigint" if -(2**63) <= value < 2**63 else "numeric"
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return "timestamptz"
+    return next((name for kind, name in _LITERAL_TYPES if isinstance(value, kind)), None)

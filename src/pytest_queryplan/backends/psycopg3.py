@@ -6,11 +6,17 @@ on its own (a syntax error in the last one cannot stop the savepoint from being 
 first), yet all are sent in one write and answered after one Sync. (psycopg's
 ``pipeline()`` would send each statement in a write of its own, and wait on the socket
 before each: that cost as much again as the EXPLAIN's own round trip.)
+
+One statement cannot go through the pipeline: a generic-mode ``EXPLAIN (GENERIC_PLAN)`` whose
+``$n`` have no values. The pipeline speaks the extended protocol, where the server would ask
+for those values at Bind (and, given some, plan with them); it goes as psycopg sends a
+statement without parameters, in the simple protocol, after the savepoint: two round trips.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +29,9 @@ from pytest_queryplan.backends.base import (
     aborted,
     first_line,
 )
+
+#: A parameter number: a statement sent with no values that has one needs the simple protocol.
+_PARAMETER = re.compile(r"\$\d")
 
 
 class Psycopg3Runner:
@@ -52,11 +61,20 @@ class Psycopg3Runner:
         encoding = raw.info.encoding
         try:
             last = statements[-1]
+            unbound = params is None and _PARAMETER.search(last) is not None
             if params is not None:
                 with psycopg.ClientCursor(raw) as cursor:
                     last = cursor.mogrify(last, params)  # bound as ClientCursor.execute() binds
-            queries = [*begin, *statements[:-1], last, *end]
-            results = _pipeline(raw, [query.encode(encoding) for query in queries])
+            if unbound:
+                # The savepoint first: a string the server refuses whole (a syntax error)
+                # then leaves the surrounding transaction something to roll back to.
+                setup = [*begin, *statements[:-1]]
+                results = _pipeline(raw, [query.encode(encoding) for query in setup])
+                if all(r.status != ExecStatus.FATAL_ERROR for r in results):
+                    results += _simple(raw, "; ".join([last, *end]).encode(encoding))
+            else:
+                queries = [*begin, *statements[:-1], last, *end]
+                results = _pipeline(raw, [query.encode(encoding) for query in queries])
             failed = next((r for r in results if r.status == ExecStatus.FATAL_ERROR), None)
             if failed is not None:
                 raise psycopg.errors.error_from_result(failed, encoding=encoding)
@@ -127,8 +145,48 @@ def _pipeline(raw: Any, queries: list[bytes]) -> list[Any]:
     return results
 
 
-def _results(pgconn: Any, timeout: float | None = None) -> list[Any]:
-    """Flush, then read results up to the pipeline's Sync (libpq's nonblocking protocol)."""
+def _simple(raw: Any, query: bytes) -> list[Any]:
+    """Send ``query`` (one or more statements) in the simple protocol; one PGresult per
+    statement that ran (none after a failed one)."""
+    import psycopg
+
+    pgconn = raw.pgconn
+    with raw.lock:
+        try:
+            pgconn.send_query(query)
+            return _results(pgconn, until_sync=False)
+        except psycopg.Error:
+            raise
+        except BaseException:  # KeyboardInterrupt while the server works
+            _abandon(raw, until_sync=False)
+            raise
+
+
+def param_types(raw: Any, values: Sequence[Any]) -> list[str | None]:
+    """The type psycopg declares for each value when it binds on the server (Django's
+    ``server_side_binding``): the connection's own dumpers decide, Django's included.
+    None where it declares none (``unknown``: psycopg leaves a str's type to the server)."""
+    from psycopg.adapt import PyFormat, Transformer
+
+    transformer = Transformer(raw)
+    try:
+        transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
+    except Exception:  # noqa: BLE001 - a value psycopg cannot dump: let the server infer all
+        return [None] * len(values)
+    names: list[str | None] = []
+    for oid in transformer.types:
+        info = raw.adapters.types.get(oid) if oid else None
+        if info is None:
+            names.append(None)
+            continue
+        name = getattr(info, "regtype", "") or info.name
+        names.append(f"{name}[]" if oid == info.array_oid else name)
+    return names
+
+
+def _results(pgconn: Any, timeout: float | None = None, *, until_sync: bool = True) -> list[Any]:
+    """Flush, then read results up to the pipeline's Sync (libpq's nonblocking protocol),
+    or, ``until_sync=False``, up to the end of a simple-protocol query's results."""
     import select
 
     from psycopg.pq import ExecStatus
@@ -146,16 +204,18 @@ def _results(pgconn: Any, timeout: float | None = None) -> list[Any]:
             pgconn.consume_input()
         result = pgconn.get_result()
         if result is None:
+            if not until_sync:
+                return results
             continue  # the end of one query's results
         if result.status == ExecStatus.PIPELINE_SYNC:
             return results
         results.append(result)
 
 
-def _abandon(raw: Any) -> None:
+def _abandon(raw: Any, *, until_sync: bool = True) -> None:
     try:
         raw.cancel()
-        _results(raw.pgconn, timeout=5.0)
+        _results(raw.pgconn, timeout=5.0, until_sync=until_sync)
         raw.pgconn.exit_pipeline_mode()
     except BaseException:  # noqa: BLE001 - the connection cannot be trusted any more
         raw.close()

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_queryplan.core.generic import recheck_with_values
 from pytest_queryplan.core.matchers import SEQ_SCAN
-from pytest_queryplan.core.modes import Mode
+from pytest_queryplan.core.modes import SEQSCAN_OFF, Mode
 from pytest_queryplan.core.nodechecks import Forbidden, NoFilteredFullScan, tables_read
 from pytest_queryplan.core.service import Service, index_scans, service
 from pytest_queryplan.core.suggesting import suggest_for
@@ -36,6 +37,7 @@ class IndexUsed:
     leading key. ``strict=False``: the index appearing in the plan is enough.
     ``block``: the queries were captured from running code, not one given target, so
     running no query on the index's table is a failure of its own.
+    A failure on generic plans is asked again with the values (``generic.py``).
     """
 
     name: str
@@ -44,6 +46,12 @@ class IndexUsed:
     strict: bool = True
 
     def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
+        verdict = self._judge(queries, catalog)
+        if verdict.passed or all(q.mode != Mode.GENERIC for q in queries):
+            return verdict
+        return recheck_with_values(verdict, queries, catalog, self._judge)
+
+    def _judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
         total = len(queries)
         if not self.every and not self.strict:
             proof = _users(queries, {self.name})
@@ -73,7 +81,7 @@ class IndexUsed:
         index_tables = {i.table for i in infos.values()}
         relevant = [q for q in queries if q.plan is None or q.plan.tables & index_tables]
         kept: tuple[tuple[str, str], ...] = ()
-        if any(q.mode == Mode.FORCED for q in relevant):
+        if any(q.mode in SEQSCAN_OFF for q in relevant):
             kept = _without_competitors(relevant, names, index_tables, catalog)
         facts = {"total": total, "index": info, "kept": kept, "tables_read": read}
         if self.block and not relevant:
@@ -193,17 +201,17 @@ def _without_competitors(
     tables: set[str],
     catalog: Catalog,
 ) -> tuple[tuple[str, str], ...]:
-    """Forced mode asks whether the index *can* serve the query. When the planner took
-    another index of the same table instead (a cheaper-looking one, say a foreign-key
-    index that leads the named one), the answer depends on statistics, not on the query:
-    ask again with those competitors out of sight. A query whose plan then scans the
-    named index gets that plan. Indexes backing a constraint cannot be set aside; one whose
-    lock is not granted in time stays too, and the verdict says so (``kept``).
+    """Forced (and generic) mode asks whether the index *can* serve the query. When the
+    planner took another index of the same table instead (a cheaper-looking one, say a
+    foreign-key index that leads the named one), the answer depends on statistics, not on
+    the query: ask again with those competitors out of sight. A query whose plan then
+    scans the named index gets that plan. Indexes backing a constraint cannot be set aside;
+    one whose lock is not granted in time stays too, and the verdict says so (``kept``).
     """
     pending = [
         q
         for q in queries
-        if q.plan is not None and q.mode == Mode.FORCED and not q.plan.index_names & names
+        if q.plan is not None and q.mode in SEQSCAN_OFF and not q.plan.index_names & names
     ]
     used = {name for q in pending for name in q.plan.index_names} - names
     if not used:

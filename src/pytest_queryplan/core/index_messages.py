@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pytest_queryplan.core.filterexpr import ParseError, parse, to_sql
+from pytest_queryplan.core.generic import LOST_WHEN_PREPARED
+from pytest_queryplan.core.generic_messages import lost_when_prepared
 from pytest_queryplan.core.hints import cause_hints, service_hints
 from pytest_queryplan.core.matchers import SEQ_SCAN
 from pytest_queryplan.core.modes import Mode
@@ -152,6 +154,8 @@ def diagnosis(
 
 def index_not_used(verdict: Verdict, verbose: bool) -> list[str]:
     """The index exists but the plan(s) did not scan it (in one query, or in a block's)."""
+    if verdict.kind == LOST_WHEN_PREPARED:  # generic mode: used with the values, not without
+        return lost_when_prepared(verdict, verbose)
     info = verdict.index
     assert info is not None
     check, offenses = verdict.check, verdict.offenses

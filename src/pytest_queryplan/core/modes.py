@@ -36,6 +36,9 @@ class Mode(_Choice):
     FORCED = "forced"
     #: The planner's own choice for the data as it is now.
     NATURAL = "natural"
+    #: The plan of the statement prepared, made without its values (a generic plan), as a
+    #: server-side binding driver or a pooler gets it; sequential scans discouraged.
+    GENERIC = "generic"
 
 
 class GuardLevel(_Choice):
@@ -46,7 +49,19 @@ class GuardLevel(_Choice):
     FAIL = "fail"
 
 
+class GuardScope(_Choice):
+    """queryplan guard scope"""
+
+    #: Queries run by application code: a lookup in test code is not a finding.
+    APP = "app"
+    ALL = "all"
+
+
 MODE_TEXT = {
     Mode.FORCED: "mode: forced, sequential scans discouraged with enable_seqscan = off",
     Mode.NATURAL: "mode: natural, the planner's own choice for the data as it is now",
+    Mode.GENERIC: "mode: generic, the plan of the statement prepared with its parameters as "
+    "$n, made without their values; sequential scans discouraged with enable_seqscan = off",
 }
+#: The modes that ask whether an index *can* serve the query: sequential scans discouraged.
+SEQSCAN_OFF = frozenset({Mode.FORCED, Mode.GENERIC})

@@ -34,10 +34,13 @@ def explain_sql(
 ) -> Plan:
     """EXPLAIN one statement on ``backend``; the session is left exactly as it was."""
     forced = mode == Mode.FORCED
+    generic = mode == Mode.GENERIC
     try:
-        raw = backend.explain(sql, params, forced=forced, analyze=analyze, hide=hide, create=create)
+        raw = backend.explain(
+            sql, params, forced=forced, generic=generic, analyze=analyze, hide=hide, create=create
+        )
         plan = parse_plan(raw)
-        if analyze_tables and not forced and plan.tables:
+        if analyze_tables and mode == Mode.NATURAL and plan.tables:
             # Statistics first (inside the same throw-away savepoint), then the real plan.
             raw = backend.explain(
                 sql, params, forced=False, analyze=analyze, analyze_tables=sorted(plan.tables)
