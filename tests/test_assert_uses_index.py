@@ -77,7 +77,7 @@ def test_no_usable_index_suggests_one(assert_uses_index, customer):
     text = str(failure.value)
     assert "Even with sequential scans discouraged the planner read upstream_alertrule" in text
     # Tried on the planner inside the rolled-back savepoint before it is shown.
-    assert "Suggestion (verified: PostgreSQL used it when created inside the rolled-back" in text
+    assert "Suggestion (tried: PostgreSQL searched it when it was created inside the rolled" in text
     # Equality columns first, identifiers quoted; the name fits Django's 30-character limit.
     assert (
         '    models.Index(fields=["destination", "min_severity"], '

@@ -358,8 +358,9 @@ def test_django_line_mixes_opclasses_through_expressions() -> None:
     unverified = found.render().splitlines()
     assert unverified[0].startswith("Suggestion (unverified: ")
     assert found.render(verified=True).splitlines()[0] == (
-        "Suggestion (verified: PostgreSQL used it when created inside the rolled-back "
-        'savepoint): a btree index on qp_scratch ("start", "name" varchar_pattern_ops):'
+        "Suggestion (tried: PostgreSQL searched it when it was created inside the rolled-back "
+        "savepoint, on this test's data; check it at production volume): a btree index on "
+        'qp_scratch ("start", "name" varchar_pattern_ops):'
     )
     assert unverified[1:] == [
         "    # from django.contrib.postgres.indexes import OpClass",

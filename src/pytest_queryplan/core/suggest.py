@@ -133,7 +133,10 @@ class IndexSuggestion:
     def render(self, verified: bool = False) -> str:
         """The failure message's block: what to add, as Django and as SQL."""
         if verified:
-            status = "verified: PostgreSQL used it when created inside the rolled-back savepoint"
+            status = (
+                "tried: PostgreSQL searched it when it was created inside the rolled-back "
+                "savepoint, on this test's data; check it at production volume"
+            )
         else:
             status = "unverified: not tried on the planner; check it against production data"
         keys = ", ".join(key.as_sql() for key in self.keys)

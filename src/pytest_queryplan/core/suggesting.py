@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_queryplan.core.filterexpr import quote
 from pytest_queryplan.core.modes import Mode
 from pytest_queryplan.core.suggest import IndexSuggestion, NoSuggestion, propose
 
@@ -89,12 +90,32 @@ def suggest_for(offenses: Iterable[Offense], catalog: Catalog) -> tuple[object, 
     return tuple(found.values())
 
 
+#: Raised (inside the savepoint) when the new index cannot be used in this transaction.
+_CHECK_XMIN = (
+    "DO $$BEGIN IF (SELECT indcheckxmin FROM pg_index WHERE indexrelid = '{name}'::regclass) "
+    "THEN RAISE EXCEPTION 'queryplan: indcheckxmin'; END IF; END$$"
+)
+_UNUSABLE = (
+    "PostgreSQL cannot use an index inside the transaction that created it after the "
+    "same transaction changed rows of its table (pg_index.indcheckxmin)"
+)
+
+
 def _tried(suggestion: IndexSuggestion, offense: Offense, catalog: Catalog) -> object:
-    create = suggestion.as_sql().replace(" CONCURRENTLY", "", 1)  # not inside a transaction
+    create = [
+        # A deferred foreign-key check the test queued would make CREATE INDEX refuse
+        # ("pending trigger events"); run it now, inside the savepoint only.
+        "SET CONSTRAINTS ALL IMMEDIATE",
+        suggestion.as_sql().replace(" CONCURRENTLY", "", 1),  # not inside a transaction
+        # An index the planner may not use yet must not read as one it declined.
+        _CHECK_XMIN.format(name=quote(suggestion.name)),
+    ]
     try:
-        plan = catalog.replan(offense.query, create=[create])
+        plan = catalog.replan(offense.query, create=create)
     except Exception as exc:  # noqa: BLE001 - a lock not granted in time, for one
         reason = str(exc).splitlines()[0].removeprefix("PostgreSQL could not EXPLAIN the query: ")
+        if "queryplan: indcheckxmin" in reason:
+            reason = _UNUSABLE
         return Suggested(suggestion, verified=False, untried=reason)
     scans = [node for node in plan.nodes() if node.index_name == suggestion.name]
     if any(node.index_cond for node in scans):
