@@ -22,12 +22,18 @@ _CLEANUP_OPTIONS = "-c lock_timeout=10s -c statement_timeout=60s"
 def write_ini(
     pytester: pytest.Pytester, settings: str = "upstream.settings", extra: Sequence[str] = ()
 ) -> None:
-    """The inner run's ini: upstream on the path, its own reused test database."""
+    """The inner run's ini: upstream on the path, its own reused test database.
+
+    The inner suites run their queries straight from test functions, so the guard judges
+    every query (scope ``all``); the tests of scope ``app`` pass the flag to say otherwise.
+    """
     lines = [
         "[pytest]",
         f"DJANGO_SETTINGS_MODULE = {settings}",
         f"pythonpath = . {REPO_ROOT}",
         "addopts = --reuse-db -p no:cacheprovider",
+        "asyncio_default_fixture_loop_scope = function",
+        "queryplan_guard_scope = all",
         *extra,
     ]
     (pytester.path / "tox.ini").write_text("\n".join(lines) + "\n")

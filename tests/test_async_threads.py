@@ -152,13 +152,14 @@ def test_guard_and_marker_under_pytest_asyncio(
     django_pytester.makepyfile(test_async=ASYNC_TESTS)
     write_ini(
         django_pytester,
-        extra=["asyncio_mode = auto", "asyncio_default_fixture_loop_scope = function"],
+        extra=["asyncio_mode = auto"],
     )
     result = django_pytester.runpytest_subprocess("--queryplan-guard=fail", *xdist)
     result.assert_outcomes(passed=3, failed=2)
     text = result.stdout.str()
-    result.stdout.fnmatch_lines(["guard: fail (mode forced), 1 finding"])
-    assert "  FAIL test_async.py::test_async_count_loses_its_index  upstream_customer" in text
+    result.stdout.fnmatch_lines(["guard: fail (mode forced, scope all), 1 finding in 1 test"])
+    assert "  FAIL filtered-full-read upstream_customer: " in text
+    assert "1 test: test_async.py::test_async_count_loses_its_index]" in text
     assert 'Expected a query in the block to be served by index "userprofile_customer_r' in text
     assert "could not be explained" not in text
 
@@ -211,9 +212,9 @@ def test_async_testcase_methods_and_threads(django_pytester: pytest.Pytester, xd
     result.assert_outcomes(passed=1, failed=3)
     text = result.stdout.str()
     # The guard found the async ORM's query and the worker thread's, nothing else.
-    result.stdout.fnmatch_lines(["guard: fail (mode forced), 2 findings"])
+    result.stdout.fnmatch_lines(["guard: fail (mode forced, scope all), * in 2 tests"])
     for test in ("AsyncPlans::test_guard_finds_an_async_count", "ThreadPlans::test_guard_finds_a"):
-        assert f"  FAIL test_async_cases.py::{test}" in text
+        assert f"test_async_cases.py::{test}" in text
     # The mixin's block, in async code, judged the async query against the index.
     result.stdout.fnmatch_lines(
         [
@@ -254,5 +255,13 @@ def test_what_cannot_be_explained_is_counted(django_pytester: pytest.Pytester) -
     result = django_pytester.runpytest_subprocess("--queryplan-guard=warn")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
-        ["plans: 1 EXPLAIN run for 1 query seen (1 could not be explained)"]
+        ["plans: 1 EXPLAIN run for 1 query seen (1 could not be explained; -v lists them)"]
+    )
+    # -v lists it: the SQL shape, the line that ran it, the server's reason.
+    verbose = django_pytester.runpytest_subprocess("--queryplan-guard=warn", "-v")
+    verbose.stdout.fnmatch_lines(
+        [
+            "  could not explain: SELECT id FROM worker_stuff WHERE id = ? at "
+            'test_unexplainable.py:* in *work: relation "worker_stuff" does not exist  *'
+        ]
     )

@@ -85,7 +85,9 @@ def test_marker_typos_and_huge_queries_in_real_runs(django_pytester: pytest.Pyte
     result.stdout.fnmatch_lines(["checks: * run, * passed, 2 failed"])
     report = json.loads((django_pytester.path / "report.json").read_text())
     (finding,) = report["findings"]
-    assert len(finding["filter"]) <= REPORT_LIMIT and "3,997 more" in finding["filter"]
+    # A finding is a shape: the 4,000 values are one placeholder, whatever their count.
+    assert finding["filter"] == "((destination)::text = ANY (?::text[]))"
+    assert len(finding["sql"]) <= REPORT_LIMIT
 
 
 def test_a_misspelled_forbid_fails_at_collection(django_pytester: pytest.Pytester) -> None:

@@ -93,17 +93,21 @@ def test_fail_catches_exactly_the_query_that_lost_its_index(
         [
             "*= queryplan =*",
             "checks: 8 run, 6 passed, 2 failed",
-            "guard: fail (mode forced), 2 findings",
-            "  FAIL test_guarded.py::test_by_name  upstream_customer  SELECT *",
-            "  FAIL test_guarded.py::test_update_by_name  upstream_customer  UPDATE *",
+            "guard: fail (mode forced, scope all), 2 findings in 2 tests",
+            "  FAIL filtered-full-read upstream_customer: ((name)::text = ?::text) at "
+            "test_guarded.py:* in test_*  ?1 test: test_guarded.py::test_*?",
+            "  FAIL filtered-full-read upstream_customer: ((name)::text = ?::text) at "
+            "test_guarded.py:* in test_*  ?1 test: test_guarded.py::test_*?",
             "failed by a plan check: 2 tests",
         ]
     )
     report = json.loads((guarded.path / "report.json").read_text())
-    assert [(f["test"], f["level"]) for f in report["findings"]] == [
-        ("test_guarded.py::test_by_name", "fail"),
-        ("test_guarded.py::test_update_by_name", "fail"),
+    # A finding is a shape: the SELECT and the UPDATE are two, each at the line that ran it.
+    assert sorted((f["tests"], f["sites"][0]["function"]) for f in report["findings"]) == [
+        (["test_guarded.py::test_by_name"], "test_by_name"),
+        (["test_guarded.py::test_update_by_name"], "test_update_by_name"),
     ]
+    assert {f["level"] for f in report["findings"]} == {"fail"}
     assert report["failed_tests"] == [
         "test_guarded.py::test_by_name",
         "test_guarded.py::test_update_by_name",
@@ -139,9 +143,8 @@ def test_warn_from_the_ini_reports_without_failing(
         [
             "*= queryplan =*",
             "checks: 8 run, 6 passed, 0 failed, 2 warned",
-            "guard: warn (mode forced), 2 findings",
-            "  WARN test_guarded.py::test_by_name  upstream_customer  SELECT *",
-            "  WARN test_guarded.py::test_update_by_name  upstream_customer  UPDATE *",
+            "guard: warn (mode forced, scope all), 2 findings in 2 tests",
+            "  WARN filtered-full-read upstream_customer: ((name)::text = ?::text) at *",
         ]
     )
 
@@ -205,7 +208,12 @@ def test_a_suite_without_database_use_sees_nothing_of_the_plugin(
     assert {probe.read_text() for probe in probes} == {"False"}  # no capture, no EXPLAIN
     report = json.loads((django_pytester.path / "report.json").read_text())
     assert report["tests"] == 0 and report["checks"]["run"] == 0
-    assert report["plans"] == {"queries_seen": 0, "explains_run": 0, "unexplained": 0}
+    assert report["plans"] == {
+        "queries_seen": 0,
+        "explains_run": 0,
+        "unexplained": 0,
+        "left_out": 0,
+    }
 
 
 @pytest.mark.parametrize("xdist", RUNS)
@@ -224,6 +232,7 @@ def test_upstream_passes_under_the_guard(
             "*= queryplan =*",
             "checks: * run, * passed, 0 failed",
             "indexes proven: alertrule_eval_priority_idx, userprofile_customer_role_idx",
-            "guard: fail (mode forced), 0 findings",
+            # upstream's own pyproject.toml is the inner run's ini: the default scope, app
+            "guard: fail (mode forced, scope app), 0 findings in 0 tests",
         ]
     )

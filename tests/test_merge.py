@@ -39,7 +39,7 @@ def test_disabled_rules():
 def test_customer_by_name():
     assert not Customer.objects.filter(name="Acme").exists()
 """
-FLAGS = ["--queryplan-guard=warn", "--queryplan-index-report"]
+FLAGS = ["--queryplan-guard=warn", "--queryplan-guard-scope=all", "--queryplan-index-report"]
 
 
 def without_explain_count(report: dict[str, Any]) -> dict[str, Any]:
@@ -73,9 +73,12 @@ def test_serial_xdist_and_merged_shards_agree(django_pytester: pytest.Pytester) 
     assert without_explain_count(combined) == without_explain_count(serial)
     assert serial["checks"] == {"run": 5, "passed": 4, "failed": 0, "warned": 1}
     assert serial["indexes_proven"] == ["userprofile_customer_role_idx"]
-    assert [(f["test"], f["table"]) for f in serial["findings"]] == [
-        ("test_suite.py::test_customer_by_name", "upstream_customer")
+    assert [(f["tests"], f["table"]) for f in serial["findings"]] == [
+        (["test_suite.py::test_customer_by_name"], "upstream_customer")
     ]
+    # The application line is the test's own here (scope all is not needed: it is a
+    # test module, so scope app would leave it out; this suite runs FLAGS with scope all).
+    assert serial["findings"][0]["sites"][0]["path"] == "test_suite.py"
     redundant = {i["name"]: i["covered_by"] for i in serial["index_report"]["redundant"]}
     (fk_index,) = [name for name in redundant if name.startswith("upstream_userprofile_cust")]
     assert redundant[fk_index] == ["userprofile_customer_role_idx"]
@@ -87,7 +90,7 @@ def test_serial_xdist_and_merged_shards_agree(django_pytester: pytest.Pytester) 
         i["name"] for i in combined["index_report"]["unused"]
     }
     assert merged.stdout.splitlines()[0] == "queryplan: 2 reports merged"
-    assert "guard: warn (mode forced), 1 finding" in merged.stdout
+    assert "guard: warn (mode forced, scope all), 1 finding in 1 test" in merged.stdout
     assert f"  redundant: {fk_index} (customer_id) on upstream_userprofile" in merged.stdout
 
 
@@ -96,7 +99,9 @@ def shard_file(tmp_path: Path, name: str, level: str | None) -> Path:
     record = TestRecord(queries=1, explained=1)
     if level:
         record.check("failed" if level == "fail" else "warned")
-        record.findings.append(Finding("t", "SELECT 1", "(x = 1)", level))
+        record.findings.append(
+            Finding("filtered-full-read", "t", "SELECT ? FROM t", "(x = ?)", level)
+        )
     else:
         record.check("passed")
     report.add(f"{name}.py::test_x", record)
@@ -113,7 +118,7 @@ def test_merge_exits_1_when_any_shard_failed(
     failed = shard_file(tmp_path, "failed", "fail")
     assert main(["merge", str(clean), str(failed), "-o", str(tmp_path / "out/m.json")]) == 1
     out = capsys.readouterr().out
-    assert "  FAIL failed.py::test_x  t  SELECT 1" in out
+    assert "  FAIL filtered-full-read t: (x = ?)  [1 test: failed.py::test_x]" in out
     assert "checks: 2 run, 1 passed, 1 failed" in out
     assert json.loads((tmp_path / "out/m.json").read_text())["guard"] == "fail,off"
 

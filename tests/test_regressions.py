@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 
 from pytest_queryplan import AssertUsesIndex, Plan, QueryPlanAssertionError, parse_plan
 from tests import regression_cases as cases
-from tests.conftest import write_ini
+from tests.conftest import REPO_ROOT, write_ini
 from tests.regression_cases import BY_NAME, CATALOGUE, Query, Regression
 from tests.regression_texts import EXPECT, GUARD_CATCHES, GUARD_MISSES, REFUSE, SEQ_READ_CAUSES
 from tests.shop.models import Order
@@ -227,13 +227,17 @@ def test_guard_flags_the_full_reads_of_the_catalogue(django_pytester: pytest.Pyt
     assert GUARD_CATCHES | GUARD_MISSES <= runs
     result.assert_outcomes(passed=2 * len(runs) - len(GUARD_CATCHES), failed=len(GUARD_CATCHES))
     report = json.loads((django_pytester.path / "r.json").read_text())
-    flagged = {f["test"] for f in report["findings"]}
+    flagged = {test for f in report["findings"] for test in f["tests"]}
     assert flagged == {f"test_inner.py::test_query[{run}-broken]" for run in GUARD_CATCHES}
     assert set(report["failed_tests"]) == flagged
     assert {f["level"] for f in report["findings"]} == {"fail"}
     assert {f["table"] for f in report["findings"]} == {"shop_book"}
-    filters = {f["test"]: f["filter"] for f in report["findings"]}
-    assert filters["test_inner.py::test_query[first_walk-first-broken]"] == "(price = 5)"
+    filters = {test: f["filter"] for f in report["findings"] for test in f["tests"]}
+    assert filters["test_inner.py::test_query[first_walk-first-broken]"] == "(price = ?)"
+    # The line that ran each query is the catalogue's (application code, outside the inner
+    # run's rootdir, so its path stays absolute), not the test's.
+    catalogue = str(REPO_ROOT / "tests" / "regression_cases.py")
+    assert {f["sites"][0]["path"] for f in report["findings"]} == {catalogue}
     result.stdout.fnmatch_lines(
         ["*Index Scan using shop_book_pkey on shop_book  <-- whole index shop_book_pkey walked*"]
     )

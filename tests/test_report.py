@@ -23,11 +23,21 @@ COMPOSITE = {
 }
 
 
-def guarded(level: str = "fail") -> TestRecord:
+SITE = {"path": "app/views.py", "line": 12, "function": "customers"}
+
+
+def guarded(level: str = "fail", site: dict | None = SITE) -> TestRecord:
     record = TestRecord(queries=3, explained=2)
     record.check("failed" if level == "fail" else "warned")
     record.findings.append(
-        Finding("upstream_customer", 'SELECT ... WHERE "name" = %s', "(name = 'x')", level)
+        Finding(
+            "filtered-full-read",
+            "upstream_customer",
+            'SELECT ? FROM "upstream_customer" WHERE "name" = ?',
+            "((name)::text = ?::text)",
+            level,
+            site,
+        )
     )
     return record
 
@@ -61,8 +71,14 @@ def test_the_session_adds_records_up_and_round_trips_json() -> None:
     data = report.to_json()
     assert data["checks"] == {"run": 2, "passed": 1, "failed": 1, "warned": 0}
     assert data["failed_tests"] == ["t.py::test_b"]
-    assert data["findings"][0]["test"] == "t.py::test_b"
-    assert data["plans"] == {"queries_seen": 4, "explains_run": 3, "unexplained": 0}
+    (finding,) = data["findings"]
+    assert finding["tests"] == ["t.py::test_b"] and finding["sites"] == [SITE]
+    assert data["plans"] == {
+        "queries_seen": 4,
+        "explains_run": 3,
+        "unexplained": 0,
+        "left_out": 0,
+    }
     unused = [i["name"] for i in data["index_report"]["unused"]]
     assert unused == [FK["name"], COMPOSITE["name"]]
     assert data["index_report"]["redundant"][0]["covered_by"] == [COMPOSITE["name"]]
@@ -110,8 +126,9 @@ def test_summary_lines() -> None:
         "checks: 2 run, 1 passed, 1 failed",
         "indexes proven: userprofile_customer_role_idx",
         "plans: 3 EXPLAINs run for 4 queries seen",
-        "guard: fail (mode forced), 1 finding",
-        '  FAIL t.py::test_b  upstream_customer  SELECT ... WHERE "name" = %s',
+        "guard: fail (mode forced, scope app), 1 finding in 1 test",
+        "  FAIL filtered-full-read upstream_customer: ((name)::text = ?::text) at "
+        "app/views.py:12 in customers  [1 test: t.py::test_b]",
         "failed by a plan check: 1 test",
         "  t.py::test_b",
         "index report over 1 table the queries touched: 1 unused, 1 redundant",
@@ -120,3 +137,22 @@ def test_summary_lines() -> None:
         "upstream_userprofile: its keys lead userprofile_customer_role_idx",
         "  (a lead to check against production, not a reason to drop an index)",
     ]
+
+
+def test_one_finding_from_many_tests_and_values_is_one_line() -> None:
+    """Grouped by shape: the same lookup from two tests (and any values) is one finding."""
+    report = SessionReport(guard="warn")
+    report.add("t.py::test_b", guarded("warn"))
+    report.add("t.py::test_a", guarded("warn"))
+    (group,) = report.to_json()["findings"]
+    assert group["tests"] == ["t.py::test_a", "t.py::test_b"]
+    lines = summary_lines(report)
+    assert "guard: warn (mode forced, scope app), 1 finding in 2 tests" in lines
+    assert lines[-1].endswith("[2 tests: t.py::test_a, t.py::test_b]")
+
+
+def test_a_run_with_only_the_index_report_says_nothing_of_checks_or_guard() -> None:
+    report = SessionReport(index_report=True)
+    report.add("t.py::test_a", TestRecord(queries=1, explained=1))
+    lines = summary_lines(report)
+    assert not any(line.startswith(("checks:", "guard:")) for line in lines)

@@ -166,8 +166,8 @@ def test_guard_and_marker_watch_the_method_inside_its_transaction(
     result.assert_outcomes(passed=3, failed=1)
     text = result.stdout.str()
     # One finding, the method's: setUp ran the same lookup in every test.
-    result.stdout.fnmatch_lines(["guard: fail (mode forced), 1 finding"])
-    assert "  FAIL test_lifecycle.py::Lifecycle::test_the_methods_own_scan_fails  " in text
+    result.stdout.fnmatch_lines(["guard: fail (mode forced, scope all), 1 finding in 1 test"])
+    assert "1 test: test_lifecycle.py::Lifecycle::test_the_methods_own_scan_fails]" in text
     assert "in setUp" not in text
     # The temporary table existed when its query was explained: nothing unexplained.
     result.stdout.fnmatch_lines(["plans: * run for 4 queries seen"])

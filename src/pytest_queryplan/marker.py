@@ -12,16 +12,17 @@ import difflib
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_queryplan.backends import check_alias
-from pytest_queryplan.core.checks import Check, IndexUsed
 from pytest_queryplan.core.matchers import check_node_types
 from pytest_queryplan.core.modes import Mode
-from pytest_queryplan.core.nodechecks import Forbidden, NoFilteredFullScan
 from pytest_queryplan.errors import QueryPlanUsageError
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.checks import Check
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class MarkerSpec:
     using: str = "default"
     allow_seq_scan: tuple[str, ...] = ()
     strict: bool | None = None
+    allow_repeats: int | None = None
 
     @property
     def checks_seq_scans(self) -> bool:
@@ -42,6 +44,10 @@ class MarkerSpec:
     def checks(self, allow: frozenset[str], strict: bool = True) -> list[Check]:
         """The checks this marker asks for; ``allow`` adds the ini's exempt tables and
         ``strict`` is the ini's default for ``uses_index``."""
+        # Imported here: the marker is read at collection, the checks run only in a test.
+        from pytest_queryplan.core.checks import IndexUsed
+        from pytest_queryplan.core.nodechecks import Forbidden, NoFilteredFullScan
+
         strict = strict if self.strict is None else self.strict
         chosen: list[Check] = [
             IndexUsed(name, block=True, strict=strict) for name in self.uses_index
@@ -74,13 +80,21 @@ def queryplan_marker(
     using: str = "default",
     allow_seq_scan: str | Sequence[str] | None = None,
     strict: bool | None = None,
+    allow_repeats: int | None = None,
 ) -> MarkerSpec:
     """queryplan(...): explain every query the test body runs and check the plans.
 
     Each index in ``uses_index`` must serve a query (``strict=False``: appear in its plan);
     no node type in ``forbid`` may concern ``tables`` (default: every table). With neither,
     a full read carrying a Filter fails the test, except on the ``allow_seq_scan`` tables.
+    ``allow_repeats``: with --queryplan-nplusone, this test may run one query that often.
     """
+    if allow_repeats is not None and (
+        isinstance(allow_repeats, bool) or not isinstance(allow_repeats, int) or allow_repeats < 1
+    ):
+        raise QueryPlanUsageError(
+            f"queryplan(allow_repeats=...) takes a whole number of runs, not {allow_repeats!r}."
+        )
     if strict is not None and not isinstance(strict, bool):
         raise QueryPlanUsageError(f"queryplan(strict=...) takes True or False, not {strict!r}.")
     if not isinstance(using, str):
@@ -95,6 +109,7 @@ def queryplan_marker(
         using=using,
         allow_seq_scan=_names(allow_seq_scan, "allow_seq_scan") or (),
         strict=strict,
+        allow_repeats=allow_repeats,
     )
 
 

@@ -6,13 +6,14 @@ then the default. The hooks that call these live in ``plugin.py``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from pytest_queryplan.core.defaults import Defaults
-from pytest_queryplan.core.modes import GuardLevel, Mode
+from pytest_queryplan.core.modes import GuardLevel, GuardScope, Mode
 from pytest_queryplan.errors import QueryPlanUsageError
 
 
@@ -26,11 +27,24 @@ class RunOptions:
     snapshot_dir: Path = Path("queryplan_snapshots")
     index_report: bool = False
     allow_seq_scan: frozenset[str] = frozenset()
+    scope: GuardScope = GuardScope.APP
+    sarif_path: Path | None = None
+    baseline_path: Path | None = None
+    baseline_update: bool = False
+    nplusone: GuardLevel = GuardLevel.OFF
+    nplusone_threshold: int = 5
+    #: GITHUB_ACTIONS=true: one workflow command per finding, at its call site.
+    annotations: bool = False
 
     @property
     def explains_every_test(self) -> bool:
         """Every test that touches the database has its queries captured and explained."""
         return self.guard != GuardLevel.OFF or self.index_report
+
+    @property
+    def captures_every_test(self) -> bool:
+        """Every database test's statements are captured (the N+1 check needs no EXPLAIN)."""
+        return self.explains_every_test or self.nplusone != GuardLevel.OFF
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -40,11 +54,14 @@ def add_options(parser: pytest.Parser) -> None:
         dest="queryplan_mode",
         default=None,
         choices=Mode.choices(),
-        help="forced (default: can an index serve the query?) or natural (the planner's "
-        "choice for the data as it is). Overrides ini queryplan_mode.",
+        help="forced (default: can an index serve the query?), natural (the planner's "
+        "choice for the data as it is) or generic (the plan once the statement is prepared, "
+        "without its values). Overrides ini queryplan_mode.",
     )
     parser.addini(
-        "queryplan_mode", "Default planner mode for plan checks: forced or natural.", default=""
+        "queryplan_mode",
+        "Default planner mode for plan checks: forced, natural or generic.",
+        default="",
     )
     parser.addini(
         "queryplan_analyze",
@@ -113,6 +130,57 @@ def add_options(parser: pytest.Parser) -> None:
     )
 
 
+def add_ci_options(parser: pytest.Parser) -> None:
+    """The flags a team adopting the guard on a large suite needs."""
+    group = parser.getgroup("queryplan")
+    group.addoption(
+        "--queryplan-guard-scope",
+        dest="queryplan_guard_scope",
+        default=None,
+        choices=GuardScope.choices(),
+        help="app (default): a query run by test code (python_files, conftest.py) is not a "
+        "finding; all: every query is. Overrides ini queryplan_guard_scope.",
+    )
+    parser.addini("queryplan_guard_scope", "Guard scope: app or all.", default="")
+    group.addoption(
+        "--queryplan-sarif",
+        dest="queryplan_sarif",
+        default=None,
+        metavar="PATH",
+        help="Write guard findings and failed plan checks as SARIF 2.1.0 to PATH.",
+    )
+    group.addoption(
+        "--queryplan-baseline",
+        dest="queryplan_baseline",
+        default=None,
+        metavar="PATH",
+        help="Accepted findings: those in PATH are reported as accepted and do not fail.",
+    )
+    group.addoption(
+        "--queryplan-baseline-update",
+        dest="queryplan_baseline_update",
+        action="store_true",
+        default=False,
+        help="Write this run's findings to the --queryplan-baseline file (none fail).",
+    )
+    group.addoption(
+        "--queryplan-nplusone",
+        dest="queryplan_nplusone",
+        default=None,
+        choices=GuardLevel.choices(),
+        help="off (default), warn or fail: the same query from the same line run at least "
+        "queryplan_nplusone_threshold times in one test. Overrides ini queryplan_nplusone.",
+    )
+    parser.addini(
+        "queryplan_nplusone", "Repeated-query (N+1) check: off, warn or fail.", default=""
+    )
+    parser.addini(
+        "queryplan_nplusone_threshold",
+        "Runs of one query from one line, in one test, that make it a repeated query.",
+        default="5",
+    )
+
+
 def _choice(config: pytest.Config, name: str, kind: type[Mode] | type[GuardLevel], default: str):
     value = config.getoption(name) or config.getini(name) or default
     try:
@@ -144,4 +212,36 @@ def resolve_run_options(config: pytest.Config) -> RunOptions:
         snapshot_dir=config.rootpath / config.getini("queryplan_snapshot_dir"),
         index_report=bool(config.getoption("queryplan_index_report")),
         allow_seq_scan=frozenset(config.getini("queryplan_allow_seq_scan")),
+        scope=_choice(config, "queryplan_guard_scope", GuardScope, GuardScope.APP),
+        sarif_path=_path(config.getoption("queryplan_sarif")),
+        baseline_path=_baseline(config),
+        baseline_update=bool(config.getoption("queryplan_baseline_update")),
+        nplusone=_choice(config, "queryplan_nplusone", GuardLevel, GuardLevel.OFF),
+        nplusone_threshold=_threshold(config.getini("queryplan_nplusone_threshold")),
+        annotations=os.environ.get("GITHUB_ACTIONS") == "true",
     )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).absolute() if value else None
+
+
+def _baseline(config: pytest.Config) -> Path | None:
+    path = _path(config.getoption("queryplan_baseline"))
+    if path is None and config.getoption("queryplan_baseline_update"):
+        raise pytest.UsageError(
+            "--queryplan-baseline-update needs the file to write: add --queryplan-baseline=PATH."
+        )
+    return path
+
+
+def _threshold(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 2:
+        raise pytest.UsageError(
+            f"ini queryplan_nplusone_threshold = {value!r}: use a whole number of 2 or more."
+        )
+    return number

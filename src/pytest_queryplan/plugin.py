@@ -15,7 +15,12 @@ import pytest
 from pytest_queryplan.fixtures import assert_uses_index, queryplan
 from pytest_queryplan.guard import check_vendors, uses_database
 from pytest_queryplan.marker import marker_doc, marker_spec
-from pytest_queryplan.options import add_options, resolve_defaults, resolve_run_options
+from pytest_queryplan.options import (
+    add_ci_options,
+    add_options,
+    resolve_defaults,
+    resolve_run_options,
+)
 from pytest_queryplan.session import RECORDER_KEY, STALE_OUTPUT, Recorder, is_xdist_worker
 from pytest_queryplan.terminal import ReportCollector
 
@@ -24,19 +29,30 @@ __all__ = ["assert_uses_index", "queryplan"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+    add_ci_options(parser)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-django (or a conftest) configured Django
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", marker_doc())
     recorder = Recorder(resolve_run_options(config), resolve_defaults(config))
-    recorder.defaults = replace(recorder.defaults, on_verdict=recorder.verdict)
+    recorder.defaults = replace(
+        recorder.defaults, on_verdict=recorder.verdict, sites=_site_finder(config)
+    )
     config.stash[RECORDER_KEY] = recorder
     if not is_xdist_worker(config):
         # Said once per run: a database the guard cannot explain on (error or warning).
         check_vendors(config, recorder.run)
         # Test reports carry no config: the controller's hooks need their own object.
-        config.pluginmanager.register(ControllerHooks(recorder), "queryplan-report")
+        config.pluginmanager.register(ControllerHooks(recorder, config), "queryplan-report")
+
+
+def _site_finder(config: pytest.Config) -> Any:
+    """Finds each captured statement's application and test lines (imported on first use)."""
+    from pytest_queryplan.core.callsite import in_test_code
+    from pytest_queryplan.db.sites import SiteFinder
+
+    return SiteFinder(in_test_code(config.getini("python_files"), str(config.rootpath)))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -91,14 +107,19 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 class ControllerHooks:
     """Where the test reports end up (a serial run, or xdist's controller)."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, config: pytest.Config) -> None:
         self.recorder = recorder
+        self.config = config
         self.collector = ReportCollector(recorder)
+        #: Every test that ran (the baseline's "gone" entries are only of tests that ran).
+        self.ran: set[str] = set()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # The record is made in the call phase; later reports carry the same properties.
-        if report.when == "call" and report.user_properties:
-            self.collector.add(report.nodeid, report.user_properties)
+        if report.when == "call":
+            self.ran.add(report.nodeid)
+            if report.user_properties:
+                self.collector.add(report.nodeid, report.user_properties)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -107,7 +128,18 @@ class ControllerHooks:
 
     def pytest_sessionfinish(self) -> None:
         self.collector.add_stale(self.recorder.stale)  # a serial run's own
+        self.collector.settle_baseline(self.ran)
         self.collector.write_json()
+        self.collector.write_sarif(self.config.rootpath, _version())
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        self.collector.write_summary(terminalreporter)
+        self.collector.write_summary(terminalreporter, self.config.rootpath)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-queryplan")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"

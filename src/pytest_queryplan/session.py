@@ -18,6 +18,7 @@ from pytest_queryplan.core.matchers import is_system_catalog
 from pytest_queryplan.db.plancache import PlanCache
 
 if TYPE_CHECKING:
+    from pytest_queryplan.core.baseline import Entry
     from pytest_queryplan.core.defaults import Defaults
     from pytest_queryplan.core.plan import Plan
     from pytest_queryplan.core.record import TestRecord
@@ -37,6 +38,21 @@ class Recorder:
     #: Node ids deselected at collection, and snapshot files no collected test produces.
     deselected: set[str] = field(default_factory=set)
     stale: list[str] = field(default_factory=list)
+    #: Fixture verdicts that failed in the current test body (recorded if the test fails).
+    pending: list[Verdict] = field(default_factory=list)
+    _baseline: frozenset[Entry] | None = None
+
+    def baseline_entries(self) -> frozenset[Entry]:
+        """The accepted findings of ``--queryplan-baseline``, read once per process."""
+        if self._baseline is None:
+            path = self.run.baseline_path
+            entries: list[Entry] = []
+            if path is not None:
+                from pytest_queryplan.core.baseline import load
+
+                entries = load(path, missing_ok=self.run.baseline_update)
+            self._baseline = frozenset(entries)
+        return self._baseline
 
     def verdict(self, verdict: Verdict) -> None:
         """``Defaults.on_verdict``: a fixture check reached a verdict inside the current test.
@@ -44,7 +60,10 @@ class Recorder:
         Only passes are counted here: a failure counts when it fails the test (a test may
         expect it with ``pytest.raises``).
         """
-        if self.current is None or not verdict.passed:
+        if self.current is None:
+            return
+        if not verdict.passed:
+            self.pending.append(verdict)
             return
         self.current.add(verdict)
         self.read(o.query.plan for o in verdict.proof if o.query.plan is not None)

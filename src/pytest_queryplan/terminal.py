@@ -9,7 +9,9 @@ here they are only written.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -34,6 +36,7 @@ class ReportCollector:
             self._report = SessionReport(
                 guard=run.guard,
                 mode=self.recorder.defaults.mode,
+                scope=run.scope,
                 snapshots=run.snapshot != "off",
                 index_report=run.index_report,
             )
@@ -54,13 +57,67 @@ class ReportCollector:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(self.report.to_json(), indent=2) + "\n")
 
-    def write_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+    def write_sarif(self, rootpath: Path, version: str) -> None:
+        path = self.recorder.run.sarif_path
+        if path is None:
+            return
+        from pytest_queryplan.core.ci_outputs import sarif_results
+        from pytest_queryplan.core.sarif import to_sarif
+
+        doc = to_sarif(
+            sarif_results(self.report), tool_version=version, rootdir_uri=rootpath.as_uri()
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2) + "\n")
+
+    def settle_baseline(self, tests_run: set[str]) -> None:
+        """Write the baseline (``--queryplan-baseline-update``), or note its gone entries."""
+        run = self.recorder.run
+        if run.baseline_path is None:
+            return
+        from pytest_queryplan.core.baseline import Entry, compare, load, updated, write
+
+        found = [Entry(f["test"], f["kind"], f["table"], f["sql"]) for f in self.report.findings]
+        accepted = load(run.baseline_path, missing_ok=run.baseline_update)
+        if run.baseline_update:
+            write(run.baseline_path, updated(found, accepted, tests_run=tests_run))
+            gone = []
+        else:
+            gone = compare(found, accepted, tests_run=tests_run).gone
+        self.report.baseline = {
+            "path": str(run.baseline_path),
+            "gone": [entry.__dict__ for entry in gone],
+        }
+
+    def write_summary(self, terminalreporter: pytest.TerminalReporter, rootpath: Path) -> None:
         from pytest_queryplan.core.summary import summary_lines
 
-        lines = summary_lines(self.report)
-        if not lines:
-            return
-        terminalreporter.write_sep("=", "queryplan")
-        for line in lines:
-            level = line.split(maxsplit=1)[0]
-            terminalreporter.write_line(line, red=level == "FAIL", yellow=level == "WARN")
+        verbose = terminalreporter.config.getoption("verbose", 0) > 0
+        lines = summary_lines(self.report, verbose)
+        if lines:
+            from pytest_queryplan.backends import server_binding_aliases
+            from pytest_queryplan.core.generic_messages import server_binding_line
+
+            said = server_binding_line(server_binding_aliases(), self.recorder.defaults.mode)
+            lines += [said] if said else []
+            terminalreporter.write_sep("=", "queryplan")
+            for line in lines:
+                level = line.split(maxsplit=1)[0]
+                terminalreporter.write_line(line, red=level == "FAIL", yellow=level == "WARN")
+        if self.recorder.run.annotations:
+            from pytest_queryplan.core.ci_outputs import annotations
+
+            for command in annotations(self.report, _workspace_prefix(rootpath)):
+                terminalreporter.write_line(command)
+
+
+def _workspace_prefix(rootpath: Path) -> str:
+    """The rootdir relative to the repository GitHub checked out (``GITHUB_WORKSPACE``)."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if not workspace:
+        return ""
+    try:
+        relative = rootpath.resolve().relative_to(Path(workspace).resolve())
+    except ValueError:
+        return ""
+    return "" if str(relative) == "." else relative.as_posix() + "/"

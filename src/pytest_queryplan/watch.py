@@ -26,11 +26,11 @@ from pytest_queryplan.backends import get_backend
 from pytest_queryplan.core.checks import Check
 from pytest_queryplan.core.messages import render
 from pytest_queryplan.core.modes import GuardLevel
-from pytest_queryplan.core.nodechecks import NoFilteredFullScan
 from pytest_queryplan.core.record import PROPERTY, TestRecord
 from pytest_queryplan.db.catalog import DjangoCatalog
 from pytest_queryplan.db.explain import explain_captured
 from pytest_queryplan.errors import QueryPlanAssertionError
+from pytest_queryplan.guarding import guard_failures, nplusone_failures
 
 if TYPE_CHECKING:
     import pytest
@@ -55,12 +55,17 @@ class TestWatch:
         self.defaults = recorder.defaults
         self.record = TestRecord()
         self.captured: list[ExplainedQuery] = []
-        self.verdicts: dict[tuple[Check, str], Verdict] = {}
+        #: Every other statement the body ran, for the N+1 check: (SQL, call sites).
+        self.statements: list[tuple[str, Any]] = []
+        self.verdicts: dict[tuple[Check, str, int], Verdict] = {}
+        self.catalogs: dict[str, DjangoCatalog] = {}
+        #: The body changed the schema: plans cached by earlier tests do not hold for it.
+        self.ran_ddl = False
 
     def aliases(self) -> list[str]:
         """The spec's connection, and with the guard every PostgreSQL connection."""
         names = {self.spec.using} if self.spec else set()
-        if self.run.explains_every_test:
+        if self.run.captures_every_test:
             names |= guard.postgres_aliases()
         return sorted(names)
 
@@ -133,22 +138,40 @@ class TestWatch:
             if aliases:  # Django is imported only for a test that has something to capture
                 from pytest_queryplan.db.capture import capture_queries
 
-                lists = [stack.enter_context(capture_queries(alias)) for alias in aliases]
+                sites = self.defaults.sites
+                others = self.statements if self.run.nplusone != GuardLevel.OFF else None
+                lists = [
+                    stack.enter_context(capture_queries(alias, sites, others, self.saw_ddl))
+                    for alias in aliases
+                ]
+            self.recorder.pending.clear()
             try:
                 yield
             except QueryPlanAssertionError:
                 self.record.check("failed")  # a fixture's check failed the body
+                rootdir = str(self.item.config.rootpath)
+                for verdict in self.recorder.pending:
+                    self.record.fail(verdict, render(verdict), rootdir)
                 raise
         self.captured = [query for captured in lists for query in captured]
 
-    def judge(self, check: Check, alias: str) -> Verdict:
-        """``check`` over the queries run on ``alias``, judged once per watch."""
-        key = (check, alias)
+    def saw_ddl(self) -> None:
+        self.ran_ddl = True
+
+    def judge(
+        self, check: Check, alias: str, among: Sequence[ExplainedQuery] | None = None
+    ) -> Verdict:
+        """``check`` over the queries run on ``alias`` (of ``among``, default: all the body
+        ran), judged once per watch for the same queries."""
+        pool = self.captured if among is None else among
+        queries = [query for query in pool if query.using == alias]
+        key = (check, alias, hash(tuple(id(q) for q in queries)))
         if key not in self.verdicts:
-            queries = [query for query in self.captured if query.using == alias]
-            self.verdicts[key] = check.judge(
-                queries, DjangoCatalog.for_alias(alias, self.defaults.index_names)
-            )
+            catalog = self.catalogs.get(alias)
+            if catalog is None:
+                catalog = DjangoCatalog.for_alias(alias, self.defaults.index_names)
+                self.catalogs[alias] = catalog
+            self.verdicts[key] = check.judge(queries, catalog)
         return self.verdicts[key]
 
     def verdict(self) -> None:
@@ -159,10 +182,18 @@ class TestWatch:
         cache = self.recorder.cache
         seen, explained = cache.seen, cache.explained
         analyze_tables = self.defaults.analyze_tables
-        explain_captured(self.captured, mode=mode, analyze_tables=analyze_tables, cache=cache)
-        self.record.queries += cache.seen - seen
-        self.record.explained += cache.explained - explained
-        self.record.unexplained += sum(query.error is not None for query in self.captured)
+        rootdir = str(self.item.config.rootpath)
+        if spec is not None or self.run.explains_every_test:  # N+1 alone needs no EXPLAIN
+            if self.ran_ddl:
+                cache.clear()
+            explain_captured(self.captured, mode=mode, analyze_tables=analyze_tables, cache=cache)
+            if self.ran_ddl:  # this test's schema dies with its transaction
+                cache.clear()
+            self.record.queries += cache.seen - seen
+            self.record.explained += cache.explained - explained
+            for query in self.captured:
+                if query.error is not None:
+                    self.record.could_not_explain(query, rootdir)
         failed: list[Verdict] = []
         if spec is not None:
             for check in spec.checks(self.run.allow_seq_scan, self.defaults.strict):
@@ -170,39 +201,20 @@ class TestWatch:
                 self.record.add(found)
                 if not found.passed:
                     failed.append(found)
-        failures = [render(found, self.defaults.verbose) for found in failed]
+        failures = []
+        for found in failed:
+            failures.append(render(found, self.defaults.verbose))
+            self.record.fail(found, failures[-1], rootdir)
         if spec is not None and self.run.snapshot != "off":
             failures += self.snapshot([q for q in self.captured if q.using == spec.using])
         if self.run.guard != GuardLevel.OFF:
-            failures += self.guard_failures(failed)
+            failures += guard_failures(self, failed)
+        if self.run.nplusone != GuardLevel.OFF:
+            failures += nplusone_failures(self)
         if self.run.index_report:
             self.note_usage()
         if failures:
             raise QueryPlanAssertionError("\n\n".join(failures))
-
-    def guard_failures(self, said: Sequence[Verdict]) -> list[str]:
-        if not any(query.plan for query in self.captured):
-            return []
-        level = self.run.guard
-        allow = self.run.allow_seq_scan | set(self.spec.allow_seq_scan if self.spec else ())
-        check = NoFilteredFullScan(frozenset(allow))
-        verdicts = [self.judge(check, alias) for alias in sorted({q.using for q in self.captured})]
-        found = [verdict for verdict in verdicts if not verdict.passed]
-        for verdict in found:
-            self.record.find(verdict, level)
-        if not found:
-            self.record.check("passed")
-            return []
-        self.record.check("warned" if level == GuardLevel.WARN else "failed")
-        if level == GuardLevel.WARN:
-            return []
-        prefix = "queryplan guard (--queryplan-guard=fail): "
-        # A verdict the marker already failed the test with is not said twice.
-        return [
-            prefix + render(v, self.defaults.verbose)
-            for v in found
-            if all(v is not other for other in said)
-        ]
 
     def snapshot(self, queries: list[ExplainedQuery]) -> list[str]:
         from pytest_queryplan.core.snapshot import compare

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.core.modes import Mode
-from pytest_queryplan.core.suggest import NameRegistry
 
 if TYPE_CHECKING:
+    from pytest_queryplan.core.suggest import NameRegistry
     from pytest_queryplan.core.verdict import Verdict
+
+
+class Registry:
+    """The run's :class:`~.suggest.NameRegistry`, imported and made on first use: a run
+    that never suggests an index never loads the suggestion code."""
+
+    def __init__(self) -> None:
+        self._registry: NameRegistry | None = None
+
+    def get(self) -> NameRegistry:
+        if self._registry is None:
+            from pytest_queryplan.core.suggest import NameRegistry
+
+            self._registry = NameRegistry()
+        return self._registry
 
 
 @dataclass(frozen=True)
@@ -22,8 +37,10 @@ class Defaults:
     verbose: bool = False
     #: Whether an index must *serve* the query (strict) or only appear in the plan.
     strict: bool = True
-    #: Names for suggested indexes, unique within the run.
-    index_names: NameRegistry = field(default_factory=NameRegistry, compare=False)
+    #: Names for suggested indexes, unique within the run (made when first needed).
+    index_names: Registry = field(default_factory=lambda: Registry(), compare=False)
+    #: Finds a captured statement's application and test lines (``db.sites.SiteFinder``).
+    sites: Callable[..., Any] | None = field(default=None, compare=False)
     #: Told of every verdict a fixture or TestCase check reached: the plugin's summary.
     on_verdict: Callable[[Verdict], None] | None = None
 

@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pytest_queryplan.core.textblocks import mode_line, near_misses, queries_text, suggestion_lines
+from pytest_queryplan.core.sqltext import format_sql
+from pytest_queryplan.core.textblocks import (
+    indent,
+    mode_line,
+    near_misses,
+    queries_text,
+    shown,
+    suggestion_lines,
+)
 
 if TYPE_CHECKING:
+    from pytest_queryplan.core.nplusone import Repeat
     from pytest_queryplan.core.verdict import Verdict
 
 
@@ -48,3 +57,19 @@ def unknown_table(verdict: Verdict) -> list[str]:
     lines.append(f"The queries read: {', '.join(verdict.tables_read) or 'no table'}.")
     lines.append("Hint: name the tables as the database calls them (Model._meta.db_table).")
     return lines
+
+
+def repeat_text(repeat: Repeat, threshold: int, verbose: bool) -> str:
+    """A repeated query (N+1): where it ran from, how often, the SQL, and the Django fix."""
+    where = f" from {shown(repeat.call_site)}" if repeat.call_site is not None else ""
+    fix = repeat.fix
+    lines = [
+        f"Repeated query (N+1): the same statement ran {repeat.count} times{where} "
+        f"(the threshold is {threshold}): one query per row where one or two would do.",
+        "SQL (the first run):",
+        indent(format_sql(repeat.sql)),
+        f"Fix: {fix.text}" if fix.sure else f"Fix (a guess from the SQL): {fix.text}",
+        "(For one test that means it: @pytest.mark.queryplan(allow_repeats=N); for the "
+        "suite: ini queryplan_nplusone_threshold.)",
+    ]
+    return "\n".join(lines)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pytest_queryplan.core.callsite import CallSite
     from pytest_queryplan.core.plan import Plan
 
 
@@ -13,8 +14,9 @@ if TYPE_CHECKING:
 class ExplainedQuery:
     """A statement and its plan; ``plan`` is None and ``error`` says why when EXPLAIN failed.
 
-    ``mode`` is the planner mode the plan was made in. Compared by identity: two runs of
-    the same SQL are two queries.
+    ``mode`` is the planner mode the plan was made in. ``site`` is the application line
+    that ran the statement, ``test_site`` the test's line when that is another (both None
+    where nobody asked). Compared by identity: two runs of the same SQL are two queries.
     """
 
     sql: str
@@ -23,3 +25,5 @@ class ExplainedQuery:
     plan: Plan | None = None
     error: str | None = None
     mode: str = "forced"
+    site: CallSite | None = None
+    test_site: CallSite | None = None

@@ -44,6 +44,13 @@ RULES: dict[str, tuple[str, str]] = {
         "The index served only part of the query's conditions; the rest were checked row by "
         "row. The column order, a cast or a function on the column usually explains it.",
     ),
+    "index-lost-when-prepared": (
+        "The index serves the query with its values, not once it is prepared",
+        "In generic mode the statement was planned without its values (a prepared statement "
+        "after five executions, server-side binding, a pooler): a partial index whose "
+        "predicate column is a bound parameter cannot be proven. Keep that value a literal, "
+        "drop it from the predicate, or use a full index.",
+    ),
     "index-missing": (
         "The expected index does not exist",
         "A plan check named an index that is not in the database's catalog.",

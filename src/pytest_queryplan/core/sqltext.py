@@ -8,12 +8,13 @@ data and no formatter chokes on it.
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: Items of a list shown before the rest is counted.
 KEEP = 3
 #: Longest SQL or filter text the JSON report stores (after collapsing).
-REPORT_LIMIT = 2000
+REPORT_LIMIT = 8000
 
 # A run of placeholders or simple literals separated by commas: %s, %s, ... / 1, 2, 3 /
 # 'a', 'b'. Long runs only; a short list reads fine as it is.
@@ -42,6 +43,7 @@ def collapse(text: str) -> str:
     return _RUN.sub(_collapse_run, _ARRAY.sub(_collapse_array, text))
 
 
+@functools.lru_cache(maxsize=1024)  # a failing suite formats the same statements again
 def format_sql(sql: str) -> str:
     """sqlparse's indented layout of the collapsed SQL; the one-line form if it fails."""
     text = collapse(sql)

@@ -5,6 +5,7 @@ suggestions, counts. Pure; ``messages.py`` and its two siblings assemble them.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -13,10 +14,16 @@ from pytest_queryplan.core.sqltext import format_sql
 from pytest_queryplan.core.suggest import NoSuggestion, explain_no_suggestion
 
 if TYPE_CHECKING:
+    from pytest_queryplan.core.callsite import CallSite
     from pytest_queryplan.core.plan import PlanNode
     from pytest_queryplan.core.verdict import Mark, Offense, Verdict
 
 VERBOSE_HINT = "(run pytest with -v for costs, row estimates and all conditions)"
+
+
+def shown(site: CallSite) -> str:
+    """A call site with its path relative to the working directory when under it."""
+    return str(site.relative_to(os.getcwd()))
 
 
 def indent(text: str, prefix: str = "    ") -> str:
@@ -52,7 +59,11 @@ def mark_text(mark: Mark) -> str:
 
 def query_block(offense: Offense, verbose: bool) -> str:
     query = offense.query
-    lines = ["SQL:", indent(format_sql(query.sql))]
+    lines = []
+    if query.site is not None:
+        test = f" (test: {shown(query.test_site)})" if query.test_site is not None else ""
+        lines.append(f"Run by: {shown(query.site)}{test}")
+    lines += ["SQL:", indent(format_sql(query.sql))]
     if query.plan is None:
         lines += ["Plan: could not be explained:", indent(query.error or "unknown error")]
     else:
@@ -71,8 +82,11 @@ def queries_text(offenses: Sequence[Offense], verbose: bool) -> list[str]:
     lines = []
     for number, offense in enumerate(offenses, 1):
         lines.append("")
+        runs = f" (run {offense.runs} times)" if offense.runs > 1 else ""
         if len(offenses) > 1:
-            lines.append(f"Query {number} of {len(offenses)}:")
+            lines.append(f"Query {number} of {len(offenses)}{runs}:")
+        elif runs:
+            lines.append(f"The query{runs}:")
         lines.append(query_block(offense, verbose))
     return lines
 

@@ -36,10 +36,12 @@ class Mark:
 
 @dataclass(frozen=True)
 class Offense:
-    """One query a verdict concerns, with the nodes to mark in its plan."""
+    """One query a verdict concerns, with the nodes to mark in its plan; ``runs``: how many
+    times the test ran the same SQL with the same finding (shown once)."""
 
     query: ExplainedQuery
     marks: tuple[Mark, ...] = ()
+    runs: int = 1
 
 
 @dataclass(frozen=True)

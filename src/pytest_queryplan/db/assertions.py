@@ -185,7 +185,7 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
         self._context: AbstractContextManager[list[ExplainedQuery]] | None = None
 
     def __enter__(self) -> IndexUsageBlock:
-        self._context = capture_queries(self.using)
+        self._context = capture_queries(self.using, self.defaults.sites)
         self.captured = self._context.__enter__()
         return self
 

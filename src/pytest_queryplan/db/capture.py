@@ -30,13 +30,20 @@ from typing import Any, TypeVar
 
 from pytest_queryplan.backends import connection_for
 from pytest_queryplan.core.query import ExplainedQuery
+from pytest_queryplan.db.sites import SiteFinder, Sites
 from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
 
 _EXPLAINABLE = frozenset({"select", "with", "values", "table", "update", "delete"})
+_DDL = frozenset({"create", "alter", "drop", "truncate", "comment", "reindex", "cluster"})
 _LEADING = re.compile(r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*\(*\s*([A-Za-z]+)", re.DOTALL)
 
 Wrapper = Callable[..., Any]
 T = TypeVar("T")
+
+
+def is_ddl(sql: str) -> bool:
+    match = _LEADING.match(sql)
+    return bool(match) and match.group(1).lower() in _DDL
 
 
 def is_explainable(sql: str) -> bool:
@@ -45,19 +52,38 @@ def is_explainable(sql: str) -> bool:
 
 
 @contextmanager
-def capture_queries(using: str) -> Iterator[list[ExplainedQuery]]:
+def capture_queries(
+    using: str,
+    sites: SiteFinder | None = None,
+    statements: list[tuple[str, Sites]] | None = None,
+    on_ddl: Callable[[], None] | None = None,
+) -> Iterator[list[ExplainedQuery]]:
     """Record explainable statements run on connection ``using`` inside the block, by
-    this thread and by the others (see the module's docstring)."""
+    this thread and by the others (see the module's docstring).
+
+    ``sites`` finds each statement's application (and test) line; ``statements``, when
+    given, also receives every other statement's SQL and lines (an INSERT run once per
+    row is a repeated query too, though EXPLAIN has nothing to say about it); ``on_ddl``
+    is called when the block changes the schema.
+    """
     connection = connection_for(using)  # an unknown alias is a one-line usage error
     captured: list[ExplainedQuery] = []
 
     def record(execute: Wrapper, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if isinstance(sql, str) and is_explainable(sql):
-            first = params
-            if many:
-                # executemany: the first parameter set stands for all of them.
-                first = next(iter(params), None) if params is not None else None
-            captured.append(ExplainedQuery(sql, first, using))
+        if isinstance(sql, str):
+            found = sites(sys._getframe(1)) if sites is not None else (None, None)
+            if is_explainable(sql):
+                first = params
+                if many:
+                    # executemany: the first parameter set stands for all of them.
+                    first = next(iter(params), None) if params is not None else None
+                query = ExplainedQuery(sql, first, using, site=found[0], test_site=found[1])
+                captured.append(query)
+            else:
+                if statements is not None:
+                    statements.append((sql, found))
+                if on_ddl is not None and is_ddl(sql):
+                    on_ddl()
         return execute(sql, params, many, context)
 
     others = _OtherThreads(using, record)

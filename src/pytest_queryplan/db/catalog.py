@@ -6,8 +6,8 @@ knows (model field names), so the pure checks need neither.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from pytest_queryplan.backends import get_backend
 from pytest_queryplan.db.explain import explain_sql
@@ -15,39 +15,51 @@ from pytest_queryplan.db.explain import explain_sql
 if TYPE_CHECKING:
     from pytest_queryplan.backends.base import Backend
     from pytest_queryplan.core.catalog import IndexInfo
+    from pytest_queryplan.core.defaults import Registry
     from pytest_queryplan.core.plan import Plan
     from pytest_queryplan.core.query import ExplainedQuery
     from pytest_queryplan.core.suggest import NameRegistry
 
+T = TypeVar("T")
+
 
 class DjangoCatalog:
-    def __init__(self, backend: Backend, index_names: NameRegistry) -> None:
+    """One per check call (or per watched test): a table's indexes, column types and field
+    names are read once for it, however many findings name the table."""
+
+    def __init__(self, backend: Backend, registry: Registry) -> None:
         self.backend = backend
-        self.index_names = index_names
+        self.registry = registry
+        self._memo: dict[tuple[str, object], object] = {}
+
+    @property
+    def index_names(self) -> NameRegistry:
+        return self.registry.get()
+
+    def _once(self, kind: str, key: object, load: Callable[[], T]) -> T:
+        if (kind, key) not in self._memo:
+            self._memo[(kind, key)] = load()
+        return self._memo[(kind, key)]  # type: ignore[return-value]
 
     @classmethod
-    def for_alias(cls, using: str, index_names: NameRegistry) -> DjangoCatalog:
-        return cls(get_backend(using), index_names)
+    def for_alias(cls, using: str, registry: Registry) -> DjangoCatalog:
+        return cls(get_backend(using), registry)
 
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]:
         return self.backend.index_info(names)
 
     def indexes_on(self, tables: Iterable[str]) -> list[IndexInfo]:
-        return self.backend.indexes_on(tables)
+        names = tuple(sorted(set(tables)))
+        return self._once("indexes", names, lambda: self.backend.indexes_on(names))
 
     def attached_indexes(self, name: str) -> frozenset[str]:
         return self.backend.attached_indexes(name)
 
     def column_types(self, table: str) -> dict[str, str]:
-        return self.backend.column_types(table)
+        return self._once("types", table, lambda: self.backend.column_types(table))
 
     def field_names(self, table: str) -> dict[str, str]:
-        from django.apps import apps
-
-        for model in apps.get_models(include_auto_created=True):
-            if model._meta.db_table == table:
-                return {field.column: field.name for field in model._meta.concrete_fields}
-        return {}
+        return self._once("fields", table, lambda: _field_names(table))
 
     def replan(
         self, query: ExplainedQuery, *, hide: Sequence[str] = (), create: Sequence[str] = ()
@@ -56,3 +68,12 @@ class DjangoCatalog:
         return explain_sql(
             self.backend, query.sql, query.params, mode=query.mode, hide=hide, create=create
         )
+
+
+def _field_names(table: str) -> dict[str, str]:
+    from django.apps import apps
+
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.db_table == table:
+            return {field.column: field.name for field in model._meta.concrete_fields}
+    return {}

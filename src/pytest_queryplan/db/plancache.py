@@ -4,8 +4,10 @@ It owns the cache key and two counts: queries looked up and EXPLAINs actually ru
 process has its own cache, so under pytest-xdist the EXPLAINs add up to more than in a
 serial run while the queries seen stay the same. Failed EXPLAINs are not cached.
 
-Plans are cached for the whole session: a test that changes the schema (a migration run
-inside the test body) is judged by plans explained before the change.
+Plans are cached across tests, but a test body that runs DDL (CREATE, ALTER, DROP: a
+migration, an index added or dropped) empties the cache before its queries are explained
+and again afterwards, since its transaction's schema is not the next test's. DDL run
+outside a watched body (a fixture's) is not seen.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class PlanCache:
     plans: dict[Key, Plan] = field(default_factory=dict)
     seen: int = 0
     explained: int = 0
+
+    def clear(self) -> None:
+        self.plans.clear()
 
     def plan(
         self, query: ExplainedQuery, mode: str, analyze_tables: bool, explain: Callable[[], Plan]
