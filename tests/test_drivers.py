@@ -261,3 +261,30 @@ def test_round_trips_per_explain(counted, state):
     assert int(wrapper.connection.info.transaction_status) == expected
     if state == "transaction":
         wrapper.rollback()
+
+
+@pytest.mark.parametrize("state", ["transaction", "autocommit"])
+def test_a_tests_queries_are_explained_together(counted, state):
+    """The guard explains a test's captured queries in one round trip (psycopg 3); one that
+    fails sends the rest back one by one, so each keeps its own plan or its own error."""
+    proxy, backend, wrapper = counted
+    if state == "transaction":
+        wrapper.set_autocommit(False)
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    sql, params = OWNERS
+    items = [(sql, params), ("SELECT id FROM upstream_customer WHERE slug = %s", ["x"])] * 2
+    trips = proxy.count(lambda: backend.explain_many(items, forced=True))
+    if is_psycopg3():
+        assert trips == 1
+        raws = backend.explain_many(items, forced=True)
+        assert [raw[0]["Plan"]["Node Type"] for raw in raws] == [
+            raw[0]["Plan"]["Node Type"]
+            for raw in (backend.explain(s, p, forced=True) for s, p in items)
+        ]
+        # One statement the server refuses: no answer for any, the caller goes one by one.
+        assert backend.explain_many([*items, ("SELEC broken", None)], forced=True) is None
+    else:
+        assert backend.explain_many(items, forced=True) is None  # one by one on psycopg2
+    expected = INTRANS if state == "transaction" else IDLE
+    assert int(wrapper.connection.info.transaction_status) == expected

@@ -91,7 +91,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         return (yield)  # a test that never touches the database costs nothing
     from pytest_queryplan.watch import TestWatch
 
-    watch = TestWatch(item, spec, item.config.stash[RECORDER_KEY])
+    recorder = item.config.stash[RECORDER_KEY]
+    recorder.defaults.index_cache.clear()  # what the catalog said holds for one test
+    watch = TestWatch(item, spec, recorder)
     with watch.recording():
         if watch.watches_method():
             # unittest: setUp, the method, tearDown and the rollback all run in this phase;

@@ -157,6 +157,7 @@ class TestWatch:
 
     def saw_ddl(self) -> None:
         self.ran_ddl = True
+        self.defaults.index_cache.clear()
 
     def judge(
         self, check: Check, alias: str, among: Sequence[ExplainedQuery] | None = None
@@ -169,7 +170,7 @@ class TestWatch:
         if key not in self.verdicts:
             catalog = self.catalogs.get(alias)
             if catalog is None:
-                catalog = DjangoCatalog.for_alias(alias, self.defaults.index_names)
+                catalog = DjangoCatalog.for_alias(alias, self.defaults)
                 self.catalogs[alias] = catalog
             self.verdicts[key] = check.judge(queries, catalog)
         return self.verdicts[key]

@@ -46,6 +46,9 @@ class Backend(Protocol):
         ``hide`` indexes are out of the planner's sight and ``create`` statements (CREATE
         INDEX) run first, for this EXPLAIN only; both wait a bounded time for locks."""
 
+    def explain_many(self, items: Sequence[tuple[str, Params]], *, forced: bool) -> Any:
+        """Plain EXPLAINs of several statements at once, or None: explain them one by one."""
+
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]:
         """Catalog entries of the named indexes that exist."""
 

@@ -20,6 +20,7 @@ failed ones included.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 #: How long setting a competing index aside, or trying a suggested one, may wait for a lock.
 LOCK_TIMEOUT_MS = 1000
+#: A statement with ``$n`` and no values (the simple-protocol path) is never batched.
+_GENERIC_PARAM = re.compile(r"\$\d")
 #: The prepared statement generic mode explains on PostgreSQL 12-15 (deallocated each time).
 GENERIC_STATEMENT = "pytest_queryplan_generic"
 #: The first version whose EXPLAIN has GENERIC_PLAN.
@@ -147,6 +150,21 @@ class PostgreSQLBackend:
         if not rows:  # pragma: no cover - EXPLAIN always returns one row
             raise ExplainError("EXPLAIN returned no rows")
         return rows[0][0]
+
+    def explain_many(
+        self, items: Sequence[tuple[str, Params]], *, forced: bool
+    ) -> list[Any] | None:
+        """Plain EXPLAINs of several statements in one round trip (a watched test's queries),
+        or None where the driver cannot, or one of them failed: then explain one by one."""
+        runner = self.runner()
+        many = getattr(runner, "isolated_many", None)
+        if many is None or len(items) < 2 or any(_GENERIC_PARAM.search(s) for s, _ in items):
+            return None
+        setup = ["SET LOCAL enable_seqscan = off"] if forced else []
+        rows = many(setup, [(f"EXPLAIN (FORMAT JSON) {sql}", params) for sql, params in items])
+        if rows is None or not all(rows):
+            return None
+        return [found[0][0] for found in rows]
 
     def _explain_generic(
         self, statements: list[str], sql: str, params: Params, *, analyze: bool

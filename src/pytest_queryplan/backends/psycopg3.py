@@ -88,6 +88,49 @@ class Psycopg3Runner:
         loader.set_pgresult(result)
         return loader.load_rows(0, result.ntuples, tuple)
 
+    def isolated_many(
+        self, setup: Sequence[str], statements: Sequence[tuple[str, Params]]
+    ) -> list[Rows] | None:
+        """Every statement's rows, after ``setup``, in one savepoint and one round trip;
+        None when any statement failed (the caller then runs them one by one, to tell
+        which). The savepoint is rolled back either way."""
+        import psycopg
+        from psycopg.adapt import Transformer
+        from psycopg.pq import ExecStatus, TransactionStatus
+
+        raw = self.raw
+        status = raw.pgconn.transaction_status
+        if status == TransactionStatus.INERROR:
+            raise aborted(self.alias)
+        if status != TransactionStatus.IDLE or not raw.autocommit:
+            begin = [OPEN_SAVEPOINT]
+            end = list(CLOSE_SAVEPOINT)
+            if status == TransactionStatus.IDLE:
+                begin.insert(0, _begin(raw))
+        else:
+            begin, end = ["BEGIN"], ["ROLLBACK"]
+        encoding = raw.info.encoding
+        bound = []
+        with psycopg.ClientCursor(raw) as cursor:
+            for sql, params in statements:
+                bound.append(sql if params is None else cursor.mogrify(sql, params))
+        queries = [*begin, *setup, *bound, *end]
+        try:
+            results = _pipeline(raw, [query.encode(encoding) for query in queries])
+        except psycopg.Error:
+            self._restore(end)
+            return None
+        if any(r.status == ExecStatus.FATAL_ERROR for r in results):
+            self._restore(end)
+            return None
+        first = len(begin) + len(setup)
+        rows = []
+        for result in results[first : first + len(bound)]:
+            loader = Transformer(raw)
+            loader.set_pgresult(result)
+            rows.append(loader.load_rows(0, result.ntuples, tuple))
+        return rows
+
     def read(self, sql: str, params: Params) -> Rows:
         # The pipeline makes isolation free: still one round trip.
         return self.isolated([sql], params) or []

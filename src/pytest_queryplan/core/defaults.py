@@ -28,6 +28,13 @@ class Registry:
         return self._registry
 
 
+class IndexCache(dict):  # type: ignore[type-arg]
+    """What the catalog said about named indexes, (alias, name) -> IndexInfo, so a check
+    that passes costs one round trip (the EXPLAIN). The plugin empties it at the start of
+    every test and when a watched test body runs DDL: an index redefined under the same
+    name within one test is the case it would miss."""
+
+
 @dataclass(frozen=True)
 class Defaults:
     """Defaults a call falls back to; the plugin builds them from ini keys and options."""
@@ -37,6 +44,8 @@ class Defaults:
     verbose: bool = False
     #: Whether an index must *serve* the query (strict) or only appear in the plan.
     strict: bool = True
+    #: Catalog answers about named indexes, per test (see IndexCache).
+    index_cache: IndexCache = field(default_factory=IndexCache, compare=False)
     #: Names for suggested indexes, unique within the run (made when first needed).
     index_names: Registry = field(default_factory=lambda: Registry(), compare=False)
     #: Finds a captured statement's application and test lines (``db.sites.SiteFinder``).

@@ -213,7 +213,8 @@ def _column(key: str) -> str | None:
     return _name(tokens[0]) if len(tokens) == 1 else None
 
 
-def _heap_of(node: PlanNode) -> PlanNode | None:
+def heap_of(node: PlanNode) -> PlanNode | None:
+    """The Bitmap Heap Scan above a Bitmap Index Scan (through BitmapAnd/BitmapOr)."""
     parent = node.parent if node.node_type == "Bitmap Index Scan" else None
     while parent is not None and parent.node_type in ("BitmapAnd", "BitmapOr"):
         parent = parent.parent
@@ -243,7 +244,7 @@ def service(
     catalog gives them (``pg_get_indexdef(oid, k, true)``); ``column_types`` (column to
     type, optional) names both sides of a cast and tells a relabel from a real cast."""
     keys = tuple(keys)
-    heap = _heap_of(node)
+    heap = heap_of(node)
     alias = node.alias or (heap.alias if heap is not None else None)
     filter_text = heap.filter if heap is not None else node.filter
     cond_parts = [_Condition(text) for text in conjuncts(node.index_cond)]

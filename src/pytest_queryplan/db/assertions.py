@@ -145,7 +145,7 @@ def assert_index_used(
         sql, params = to_sql(target, using)
         plan = explain_sql(backend, sql, params, mode=mode, analyze_tables=defaults.analyze_tables)
         queries.append(ExplainedQuery(sql, params, using, plan, mode=mode))
-        return run_checks([check], queries, DjangoCatalog(backend, defaults.index_names), defaults)
+        return run_checks([check], queries, DjangoCatalog(backend, defaults), defaults)
 
     queries: list[ExplainedQuery] = []
     raise_failures(in_sync_thread(judge), defaults.verbose)
@@ -180,7 +180,7 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
         self.mode = resolve_mode(mode, defaults)
         self.defaults = defaults
         # A bad alias fails before the block runs.
-        self.catalog = DjangoCatalog.for_alias(using, defaults.index_names)
+        self.catalog = DjangoCatalog.for_alias(using, defaults)
         self.captured: list[ExplainedQuery] = []
         self._context: AbstractContextManager[list[ExplainedQuery]] | None = None
 
@@ -201,7 +201,7 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
                 self.captured, mode=self.mode, analyze_tables=self.defaults.analyze_tables
             )
             # This thread's connection: in async code that is not the one __init__ saw.
-            catalog = DjangoCatalog.for_alias(self.using, self.defaults.index_names)
+            catalog = DjangoCatalog.for_alias(self.using, self.defaults)
             return run_checks([self.check], self.captured, catalog, self.defaults)
 
         raise_failures(in_sync_thread(judge), self.defaults.verbose)

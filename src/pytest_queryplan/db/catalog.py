@@ -15,7 +15,7 @@ from pytest_queryplan.db.explain import explain_sql
 if TYPE_CHECKING:
     from pytest_queryplan.backends.base import Backend
     from pytest_queryplan.core.catalog import IndexInfo
-    from pytest_queryplan.core.defaults import Registry
+    from pytest_queryplan.core.defaults import Defaults
     from pytest_queryplan.core.plan import Plan
     from pytest_queryplan.core.query import ExplainedQuery
     from pytest_queryplan.core.suggest import NameRegistry
@@ -27,14 +27,14 @@ class DjangoCatalog:
     """One per check call (or per watched test): a table's indexes, column types and field
     names are read once for it, however many findings name the table."""
 
-    def __init__(self, backend: Backend, registry: Registry) -> None:
+    def __init__(self, backend: Backend, defaults: Defaults) -> None:
         self.backend = backend
-        self.registry = registry
+        self.defaults = defaults
         self._memo: dict[tuple[str, object], object] = {}
 
     @property
     def index_names(self) -> NameRegistry:
-        return self.registry.get()
+        return self.defaults.index_names.get()
 
     def _once(self, kind: str, key: object, load: Callable[[], T]) -> T:
         if (kind, key) not in self._memo:
@@ -42,11 +42,25 @@ class DjangoCatalog:
         return self._memo[(kind, key)]  # type: ignore[return-value]
 
     @classmethod
-    def for_alias(cls, using: str, registry: Registry) -> DjangoCatalog:
-        return cls(get_backend(using), registry)
+    def for_alias(cls, using: str, defaults: Defaults) -> DjangoCatalog:
+        return cls(get_backend(using), defaults)
 
     def index_info(self, names: Iterable[str]) -> list[IndexInfo]:
-        return self.backend.index_info(names)
+        """From the per-test cache when every name is there (the passing strict check's
+        case); otherwise from the catalog, and remembered."""
+        cache, alias = self.defaults.index_cache, self.backend.alias
+        wanted = sorted(set(names))
+        if len(wanted) == 1 and (alias, wanted[0]) in cache:  # the passing check's case
+            known = cache[(alias, wanted[0])]
+            return [known] if known is not None else []
+        if all((alias, name) in cache for name in wanted):
+            return [cache[(alias, name)] for name in wanted if cache[(alias, name)]]
+        found = self.backend.index_info(wanted)
+        for name in wanted:
+            cache[(alias, name)] = None  # known not to exist, until the cache is emptied
+        for info in found:
+            cache[(alias, info.name)] = info
+        return found
 
     def indexes_on(self, tables: Iterable[str]) -> list[IndexInfo]:
         names = tuple(sorted(set(tables)))

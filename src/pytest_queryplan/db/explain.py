@@ -53,6 +53,39 @@ def explain_sql(
     return plan
 
 
+def _explain_together(
+    captured: Sequence[ExplainedQuery],
+    mode: Mode,
+    cache: PlanCache | None,
+    backends: dict[str, Backend],
+) -> set[int]:
+    """Explain what the cache cannot answer in one go per connection; return the ids of
+    the queries already looked up in the cache (and counted there)."""
+    by_alias: dict[str, list[ExplainedQuery]] = {}
+    looked_up = set()
+    for query in captured:
+        query.mode = mode
+        known = None
+        if cache is not None:
+            known = cache.lookup(query, mode, False)
+            looked_up.add(id(query))
+        if known is not None:
+            query.plan = known
+        else:
+            by_alias.setdefault(query.using, []).append(query)
+    for alias, queries in by_alias.items():
+        backend = backends.get(alias) or backends.setdefault(alias, get_backend(alias))
+        items = [(query.sql, query.params) for query in queries]
+        raws = backend.explain_many(items, forced=mode == Mode.FORCED)
+        if raws is None:
+            continue
+        for query, raw in zip(queries, raws, strict=True):
+            query.plan = parse_plan(raw)
+            if cache is not None:
+                cache.store(query, mode, False, query.plan)
+    return looked_up
+
+
 def explain_captured(
     captured: Sequence[ExplainedQuery],
     *,
@@ -60,9 +93,19 @@ def explain_captured(
     analyze_tables: bool = False,
     cache: PlanCache | None = None,
 ) -> None:
-    """Fill in ``plan`` (or ``error``) of every captured query, through ``cache`` if given."""
+    """Fill in ``plan`` (or ``error``) of every captured query, through ``cache`` if given.
+
+    The queries the cache cannot answer go to the server together where the driver allows
+    (one round trip for a whole test on psycopg 3); any failure among them, and the modes
+    that need more than a plain EXPLAIN, are explained one by one.
+    """
     backends: dict[str, Backend] = {}
+    looked_up: set[int] = set()
+    if mode != Mode.GENERIC and not analyze_tables:
+        looked_up = _explain_together(captured, mode, cache, backends)
     for query in captured:
+        if query.plan is not None:
+            continue
         query.mode = mode
         backend = backends.get(query.using)
         if backend is None:
@@ -74,6 +117,12 @@ def explain_captured(
             )
 
         try:
-            query.plan = run() if cache is None else cache.plan(query, mode, analyze_tables, run)
+            if cache is None:
+                query.plan = run()
+            elif id(query) in looked_up:  # a miss, counted already: explain it and store it
+                query.plan = run()
+                cache.store(query, mode, analyze_tables, query.plan)
+            else:
+                query.plan = cache.plan(query, mode, analyze_tables, run)
         except QueryPlanUsageError as exc:
             query.error = str(exc)

@@ -42,6 +42,25 @@ class PlanCache:
     def clear(self) -> None:
         self.plans.clear()
 
+    def _key(self, query: ExplainedQuery, mode: str, analyze_tables: bool) -> Key | None:
+        values = params_key(query.params)
+        return None if values is None else (query.using, mode, analyze_tables, query.sql, values)
+
+    def lookup(self, query: ExplainedQuery, mode: str, analyze_tables: bool) -> Plan | None:
+        """The cached plan, counted as seen; None (counted as explained) when there is none:
+        the caller explains it and calls :meth:`store`."""
+        self.seen += 1
+        key = self._key(query, mode, analyze_tables)
+        found = self.plans.get(key) if key is not None else None
+        if found is None:
+            self.explained += 1
+        return found
+
+    def store(self, query: ExplainedQuery, mode: str, analyze_tables: bool, plan: Plan) -> None:
+        key = self._key(query, mode, analyze_tables)
+        if key is not None:
+            self.plans[key] = plan
+
     def plan(
         self, query: ExplainedQuery, mode: str, analyze_tables: bool, explain: Callable[[], Plan]
     ) -> Plan:
