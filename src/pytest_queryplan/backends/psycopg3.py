@@ -39,10 +39,9 @@ class Psycopg3Runner:
         self.raw = raw
         self.alias = alias
 
-    def isolated(self, statements: Sequence[str], params: Params) -> Rows | None:
-        import psycopg
-        from psycopg.adapt import Transformer
-        from psycopg.pq import ExecStatus, TransactionStatus
+    def _wrapping(self) -> tuple[list[str], list[str]]:
+        """The statements before and after ours that leave the session as it was."""
+        from psycopg.pq import TransactionStatus
 
         raw = self.raw
         status = raw.pgconn.transaction_status
@@ -53,11 +52,18 @@ class Psycopg3Runner:
         # after the BEGIN psycopg would have sent.
         if status != TransactionStatus.IDLE or not raw.autocommit:
             begin = [OPEN_SAVEPOINT]
-            end = list(CLOSE_SAVEPOINT)
             if status == TransactionStatus.IDLE:
                 begin.insert(0, _begin(raw))
-        else:
-            begin, end = ["BEGIN"], ["ROLLBACK"]
+            return begin, list(CLOSE_SAVEPOINT)
+        return ["BEGIN"], ["ROLLBACK"]
+
+    def isolated(self, statements: Sequence[str], params: Params) -> Rows | None:
+        import psycopg
+        from psycopg.adapt import Transformer
+        from psycopg.pq import ExecStatus
+
+        raw = self.raw
+        begin, end = self._wrapping()
         encoding = raw.info.encoding
         try:
             last = statements[-1]
@@ -96,19 +102,10 @@ class Psycopg3Runner:
         which). The savepoint is rolled back either way."""
         import psycopg
         from psycopg.adapt import Transformer
-        from psycopg.pq import ExecStatus, TransactionStatus
+        from psycopg.pq import ExecStatus
 
         raw = self.raw
-        status = raw.pgconn.transaction_status
-        if status == TransactionStatus.INERROR:
-            raise aborted(self.alias)
-        if status != TransactionStatus.IDLE or not raw.autocommit:
-            begin = [OPEN_SAVEPOINT]
-            end = list(CLOSE_SAVEPOINT)
-            if status == TransactionStatus.IDLE:
-                begin.insert(0, _begin(raw))
-        else:
-            begin, end = ["BEGIN"], ["ROLLBACK"]
+        begin, end = self._wrapping()
         encoding = raw.info.encoding
         bound = []
         with psycopg.ClientCursor(raw) as cursor:
