@@ -19,6 +19,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 _CLEANUP_OPTIONS = "-c lock_timeout=10s -c statement_timeout=60s"
 
 
+def _asyncio_ini() -> list[str]:
+    """pytest-asyncio 0.24+ warns when its loop scope is unset; 0.23 warns when it is set."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        major, minor = (int(part) for part in version("pytest-asyncio").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return []
+    return ["asyncio_default_fixture_loop_scope = function"] if (major, minor) >= (0, 24) else []
+
+
+_ASYNCIO_INI = _asyncio_ini()
+
+
 def write_ini(
     pytester: pytest.Pytester, settings: str = "upstream.settings", extra: Sequence[str] = ()
 ) -> None:
@@ -32,7 +46,7 @@ def write_ini(
         f"DJANGO_SETTINGS_MODULE = {settings}",
         f"pythonpath = . {REPO_ROOT}",
         "addopts = --reuse-db -p no:cacheprovider",
-        "asyncio_default_fixture_loop_scope = function",
+        *_ASYNCIO_INI,
         "queryplan_guard_scope = all",
         *extra,
     ]

@@ -175,8 +175,9 @@ def test_repeated_queries_fail_with_the_call_site_and_the_fix(
     result.stdout.fnmatch_lines(
         [
             "*_ test_loop _*",
+            # (Python 3.12+ inlines the list comprehension: no <listcomp> frame.)
             f"*Repeated query (N+1): the same statement ran 6 times from "
-            f"test_repeats.py:{line} in count_rules.<locals>.<listcomp>*",
+            f"test_repeats.py:{line} in count_rules*",
             "*Fix*annotate*",
         ]
     )

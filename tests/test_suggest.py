@@ -487,7 +487,9 @@ def test_suggestion_is_used_by_the_planner(scratch: Any, case: Case) -> None:
     assert (backend.column_types(TABLE), fields) == (TYPES, FIELDS)
     sql, params = case.query(scratch).query.sql_with_params()
     node = _filtered_read(_explain(sql, params))
-    assert (node.filter, node.alias) == (case.filter, case.alias)
+    # Django 6.1 quotes its subquery aliases ("U0"), so EXPLAIN keeps their case.
+    assert node.filter == case.filter
+    assert (node.alias or "").lower() == (case.alias or "").lower()
     found = _live_propose(node, fields)
     assert isinstance(found, IndexSuggestion), found
     assert found.as_sql() == case.expected
@@ -514,7 +516,9 @@ def test_suggestion_is_used_by_the_planner(scratch: Any, case: Case) -> None:
 def test_refused_filters_gain_nothing_from_the_old_suggestions(scratch: Any, case: Case) -> None:
     sql, params = case.query(scratch).query.sql_with_params()
     node = _filtered_read(_explain(sql, params))
-    assert (node.filter, node.alias) == (case.filter, case.alias)
+    # Django 6.1 quotes its subquery aliases ("U0"), so EXPLAIN keeps their case.
+    assert node.filter == case.filter
+    assert (node.alias or "").lower() == (case.alias or "").lower()
     found = _live_propose(node, {})
     assert isinstance(found, NoSuggestion), found
     assert found.reason == case.expected
