@@ -47,12 +47,33 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ControllerHooks(recorder, config), "queryplan-report")
 
 
-def _site_finder(config: pytest.Config) -> Any:
-    """Finds each captured statement's application and test lines (imported on first use)."""
-    from pytest_queryplan.core.callsite import in_test_code
-    from pytest_queryplan.db.sites import SiteFinder
+class _SiteFinderOnFirstUse:
+    """``db.sites.SiteFinder`` for this run, imported and made when a query is first
+    captured: a run that captures nothing (no Django, no database test) never loads it."""
 
-    return SiteFinder(in_test_code(config.getini("python_files"), str(config.rootpath)))
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.finder: Any = None
+
+    def get(self) -> Any:
+        if self.finder is None:
+            from pytest_queryplan.core.callsite import in_test_code
+            from pytest_queryplan.db.sites import SiteFinder
+
+            patterns = self.config.getini("python_files")
+            self.finder = SiteFinder(in_test_code(patterns, str(self.config.rootpath)))
+        return self.finder
+
+    def __call__(self, frame: Any = None) -> Any:
+        return self.get()(frame)
+
+    @property
+    def is_test(self) -> Any:
+        return self.get().is_test
+
+
+def _site_finder(config: pytest.Config) -> Any:
+    return _SiteFinderOnFirstUse(config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -49,7 +49,9 @@ class ReportCollector:
             self.report.add(nodeid, record)
 
     def add_stale(self, names: Iterable[str]) -> None:
-        self.report.snapshot["stale"].update(names)
+        names = list(names)
+        if names:
+            self.report.snapshot["stale"].update(names)
 
     def write_json(self) -> None:
         path = self.recorder.run.report_path
@@ -90,6 +92,8 @@ class ReportCollector:
         }
 
     def write_summary(self, terminalreporter: pytest.TerminalReporter, rootpath: Path) -> None:
+        if self._report is None:  # no test reported anything: nothing to say, nothing loaded
+            return
         from pytest_queryplan.core.summary import summary_lines
 
         verbose = terminalreporter.config.getoption("verbose", 0) > 0
