@@ -66,10 +66,6 @@ class Numbered:
             out.append(piece)
         return "".join(out)
 
-    def value_of(self, number: int) -> Any:
-        """The value ``$number`` stands for."""
-        return self.values[number - 1]
-
 
 def numbered(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) -> Numbered:
     """``sql`` with its placeholders as ``$1..$n``.

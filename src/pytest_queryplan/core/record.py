@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.core.shape import filter_shape, finding_key, sql_shape
-from pytest_queryplan.core.sqltext import capped, collapse
+from pytest_queryplan.core.sqltext import capped
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.callsite import CallSite
@@ -128,7 +128,7 @@ class TestRecord:
             reason = (query.error or "unknown").splitlines()[0]
             self.why_unexplained.append(
                 {
-                    "sql": capped(collapse(sql_shape(query.sql))),
+                    "sql": capped(sql_shape(query.sql)),  # a shape's value lists are one ?
                     "site": site_dict(query.site, rootdir),
                     "reason": reason.removeprefix("PostgreSQL could not EXPLAIN the query: "),
                 }

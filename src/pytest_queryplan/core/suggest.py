@@ -26,7 +26,6 @@ __all__ = [
     "NoSuggestion",
     "explain_no_suggestion",
     "propose",
-    "suggest_index",
 ]
 
 _NAME_LIMIT = 30  # Django's Index.max_name_length
@@ -257,18 +256,3 @@ def _key(node: Expr, opclass: str | None, field_names: Mapping[str, str]) -> Ind
     column = node.columns()[0].text
     expression = f'{_FUNCTIONS[node.text.lower()]}("{field_names.get(column, column)}")'
     return IndexKey(to_sql(node, always_quote=False), opclass, None, expression)
-
-
-def suggest_index(
-    table: str, expression: str, field_names: Mapping[str, str] | None = None
-) -> IndexSuggestion | None:
-    """:func:`propose` without catalog facts (kept for older callers); ``None`` for none."""
-    found = propose(
-        table,
-        expression,
-        column_types={},
-        field_names=field_names or {},
-        existing=(),
-        names=NameRegistry(),
-    )
-    return found if isinstance(found, IndexSuggestion) else None
