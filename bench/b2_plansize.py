@@ -43,7 +43,7 @@ class B2Options:
 
 def operations(text: str, data: object, nested: bool, decoded: bool) -> dict[str, Prepare]:
     """The timed operations; unless ``decoded``, the two that decode the text are left out."""
-    from pytest_queryplan.core.plan import parse_plan
+    from pytest_queryplan.core.plan.tree import parse_plan
 
     plan = parse_plan(data)
     target = plan.find(index=INDEX)[0]
@@ -90,7 +90,7 @@ def operations(text: str, data: object, nested: bool, decoded: bool) -> dict[str
 def check(data: object, nodes: int, built: object | None) -> None:
     """The plugin must get every answer right at the default recursion limit; ``built``,
     when given, must be the very plan ``data`` is, node by node."""
-    from pytest_queryplan.core.plan import parse_plan
+    from pytest_queryplan.core.plan.tree import parse_plan
 
     plan = parse_plan(data)
     found = plan.find(index=INDEX)

@@ -89,7 +89,7 @@ def test_no_usable_index_suggests_one(assert_uses_index, customer):
 
 
 def test_compact_by_default_costs_with_verbose(customer):
-    from pytest_queryplan.core.defaults import Defaults
+    from pytest_queryplan.core.checks.defaults import Defaults
     from pytest_queryplan.db.assertions import assert_index_used
 
     query = AlertRule.objects.filter(customer=customer).order_by("-routing_priority")

@@ -11,8 +11,8 @@ import json
 import pytest
 
 from pytest_queryplan import QueryPlanAssertionError, QueryPlanUsageError
-from pytest_queryplan.core.checks import Forbidden
-from pytest_queryplan.core.sqltext import REPORT_LIMIT, collapse, format_sql
+from pytest_queryplan.core.text.sql import REPORT_LIMIT, collapse, format_sql
+from pytest_queryplan.dialects.postgresql import POSTGRESQL
 from tests.conftest import write_ini
 
 
@@ -22,14 +22,14 @@ from tests.conftest import write_ini
 )
 def test_a_misspelled_node_type_is_a_usage_error(name: str, hint: str) -> None:
     with pytest.raises(QueryPlanUsageError) as error:
-        Forbidden((name,))
+        POSTGRESQL.check_node_types((name,))
     assert f"forbid: {name!r} is not a PostgreSQL plan node type" in str(error.value)
     assert hint in str(error.value)
 
 
 @pytest.mark.parametrize("name", ["Seq Scan", "Parallel Seq Scan", "HashAggregate", "Sort"])
 def test_real_node_type_names_are_accepted(name: str) -> None:
-    Forbidden((name,))
+    POSTGRESQL.check_node_types((name,))
 
 
 def test_long_lists_are_collapsed_everywhere_text_is_shown() -> None:

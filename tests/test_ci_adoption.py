@@ -196,8 +196,8 @@ def test_repeated_queries_fail_with_the_call_site_and_the_fix(
 
 def test_merge_merges_sarif_shards(tmp_path: Path) -> None:
     from pytest_queryplan.__main__ import main
-    from pytest_queryplan.core.callsite import CallSite
-    from pytest_queryplan.core.sarif import SarifResult, merge_sarif, to_sarif
+    from pytest_queryplan.core.report.callsite import CallSite
+    from pytest_queryplan.core.report.sarif import SarifResult, merge_sarif, to_sarif
 
     def shard(name: str, test: str) -> Path:
         result = SarifResult(

@@ -19,7 +19,8 @@ import pytest
 from django.db import connection, connections, transaction
 
 from pytest_queryplan import QueryPlanUsageError
-from pytest_queryplan.backends.postgresql import PostgreSQLBackend
+from pytest_queryplan.core.checks.modes import Mode
+from pytest_queryplan.dialects.postgresql.backend import PostgreSQLBackend
 from upstream.models import Customer
 
 OWNER_INDEX = "userprofile_customer_role_idx"
@@ -250,12 +251,12 @@ def test_round_trips_per_explain(counted, state):
             cursor.execute("SELECT 1")  # the transaction is open, as in a test's
     driver = 0 if is_psycopg3() else 1
     sql, params = OWNERS
-    for forced in (True, False):
-        trips = proxy.count(lambda forced=forced: backend.explain(sql, params, forced=forced))
-        assert trips == EXPLAIN_TRIPS[state][driver], forced
+    for mode in (Mode.FORCED, Mode.NATURAL):
+        trips = proxy.count(lambda mode=mode: backend.explain(sql, params, mode=mode))
+        assert trips == EXPLAIN_TRIPS[state][driver], mode
     # A syntax error costs no more, and the session is still usable afterwards.
     with pytest.raises(Exception, match="syntax error"):
-        backend.explain("SELEC broken", None, forced=True)
+        backend.explain("SELEC broken", None, mode=Mode.FORCED)
     assert proxy.count(lambda: backend.index_info([OWNER_INDEX])) == READ_TRIPS[state][driver]
     expected = INTRANS if state == "transaction" else IDLE
     assert int(wrapper.connection.info.transaction_status) == expected
@@ -274,17 +275,17 @@ def test_a_tests_queries_are_explained_together(counted, state):
             cursor.execute("SELECT 1")
     sql, params = OWNERS
     items = [(sql, params), ("SELECT id FROM upstream_customer WHERE slug = %s", ["x"])] * 2
-    trips = proxy.count(lambda: backend.explain_many(items, forced=True))
+    trips = proxy.count(lambda: backend.explain_many(items, mode=Mode.FORCED))
     if is_psycopg3():
         assert trips == 1
-        raws = backend.explain_many(items, forced=True)
+        raws = backend.explain_many(items, mode=Mode.FORCED)
         assert [raw[0]["Plan"]["Node Type"] for raw in raws] == [
             raw[0]["Plan"]["Node Type"]
-            for raw in (backend.explain(s, p, forced=True) for s, p in items)
+            for raw in (backend.explain(s, p, mode=Mode.FORCED) for s, p in items)
         ]
         # One statement the server refuses: no answer for any, the caller goes one by one.
-        assert backend.explain_many([*items, ("SELEC broken", None)], forced=True) is None
+        assert backend.explain_many([*items, ("SELEC broken", None)], mode=Mode.FORCED) is None
     else:
-        assert backend.explain_many(items, forced=True) is None  # one by one on psycopg2
+        assert backend.explain_many(items, mode=Mode.FORCED) is None  # one by one on psycopg2
     expected = INTRANS if state == "transaction" else IDLE
     assert int(wrapper.connection.info.transaction_status) == expected

@@ -19,13 +19,14 @@ from django.db import connection, connections
 from django.db.models.expressions import RawSQL
 
 from pytest_queryplan import QueryPlanAssertionError, QueryPlanUsageError
-from pytest_queryplan.backends import server_binding_aliases
-from pytest_queryplan.backends.postgresql import GENERIC_STATEMENT, PostgreSQLBackend
-from pytest_queryplan.backends.psycopg2 import param_types as literal_types
-from pytest_queryplan.core.generic_messages import server_binding_line
-from pytest_queryplan.core.modes import MODE_TEXT, Mode
-from pytest_queryplan.core.placeholders import PlaceholderError, numbered
-from pytest_queryplan.core.plan import parse_plan
+from pytest_queryplan.core.checks.modes import Mode
+from pytest_queryplan.core.plan.tree import parse_plan
+from pytest_queryplan.dialects import server_binding_aliases
+from pytest_queryplan.dialects.postgresql import POSTGRESQL
+from pytest_queryplan.dialects.postgresql.backend import GENERIC_STATEMENT, PostgreSQLBackend
+from pytest_queryplan.dialects.postgresql.generic_text import server_binding_line
+from pytest_queryplan.dialects.postgresql.placeholders import PlaceholderError, numbered
+from pytest_queryplan.dialects.postgresql.psycopg2 import param_types as literal_types
 from tests.conftest import write_ini
 from tests.shop.models import Book, Order
 from tests.test_drivers import IDLE, INTRANS, counted, is_psycopg3  # noqa: F401 - a fixture
@@ -113,7 +114,8 @@ def test_psycopg2_parameters_are_typed_as_the_server_types_its_literals():
 
 def test_generic_is_a_mode_everywhere_modes_are_parsed():
     assert Mode.parse("generic", "mode=") is Mode.GENERIC
-    assert "generic" in Mode.choices() and set(MODE_TEXT) == set(Mode)
+    assert "generic" in Mode.choices() and POSTGRESQL.modes == set(Mode)
+    assert all(POSTGRESQL.mode_text(mode) for mode in Mode)
     with pytest.raises(QueryPlanUsageError, match="'forced', 'natural', 'generic'"):
         Mode.parse("prepared", "mode=")
 
@@ -251,7 +253,7 @@ def test_types_and_plan_are_the_ones_server_side_binding_gets(db):
             theirs = raw.fetchone()[0]
         assert ours[0] == declared[0] == "integer"  # Django's Int4 for an IntegerField
         assert ours[1] is None and declared[1] == "text"  # a str: the server infers it
-        mine = parse_plan(backend.explain(*query, forced=False, generic=True))
+        mine = parse_plan(backend.explain(*query, mode=Mode.GENERIC))
         expected = parse_plan(theirs)
         shape = [(n.node_type, n.index_name, n.filter) for n in mine.nodes()]
         assert shape == [(n.node_type, n.index_name, n.filter) for n in expected.nodes()]
@@ -273,7 +275,7 @@ def test_a_partial_index_lost_once_prepared(assert_uses_index):
         "does not: with its values bound the planner uses the index (forced mode), without "
         "them it cannot."
     )
-    assert lines[1] == f"({MODE_TEXT[Mode.GENERIC]})"
+    assert lines[1] == f"({POSTGRESQL.mode_text(Mode.GENERIC)})"
     assert (
         "    the predicate says (status)::text = 'open'::text; the statement: "
         "(status)::text = $2 ($2 is 'open')"
@@ -317,7 +319,7 @@ def test_a_query_that_fails_with_its_values_too_gets_forced_modes_failure(assert
         assert_uses_index(closed, OPEN_INDEX, mode="generic")
     text = str(failure.value)
     assert "once prepared" not in text
-    assert f"({MODE_TEXT[Mode.FORCED]})" in text
+    assert f"({POSTGRESQL.mode_text(Mode.FORCED)})" in text
     assert "the query: ((status)::text = 'closed'::text)" in text
 
 
@@ -335,7 +337,7 @@ def test_the_block_form_in_generic_mode(assert_uses_index):
 EVERYWHERE = """
 import pytest
 from django.test import TestCase
-from pytest_queryplan.backends import server_binding_aliases
+from pytest_queryplan.dialects import server_binding_aliases
 from pytest_queryplan.testcase import QueryPlanMixin
 from tests.shop.models import Order
 
@@ -444,7 +446,7 @@ def test_round_trips_per_generic_explain(counted, state):  # noqa: F811
         with wrapper.cursor() as cursor:
             cursor.execute("SELECT 1")
     sql, params = open_orders().query.sql_with_params()
-    trips = proxy.count(lambda: backend.explain(sql, params, forced=False, generic=True))
+    trips = proxy.count(lambda: backend.explain(sql, params, mode=Mode.GENERIC))
     driver = "psycopg" if is_psycopg3() else "psycopg2"
     expected = GENERIC_TRIPS[driver, wrapper.pg_version >= 160000]
     assert trips == expected[state == "autocommit"]

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from pytest_queryplan.__main__ import main
-from pytest_queryplan.core.record import Finding, TestRecord
-from pytest_queryplan.core.report import SessionReport
+from pytest_queryplan.core.report.record import Finding, TestRecord
+from pytest_queryplan.core.report.session import SessionReport
 
 SUITE = """
 import pytest

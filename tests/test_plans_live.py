@@ -18,8 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from pytest_queryplan.core.plan import parse_plan
-from pytest_queryplan.core.render import CONDITION_KEYS
+from pytest_queryplan.core.plan.render import CONDITION_KEYS
+from pytest_queryplan.core.plan.tree import parse_plan
 from tests.plans import capture
 from upstream.database import connect
 

@@ -34,7 +34,7 @@ def test_unsupported_database(assert_uses_index):
     with pytest.raises(QueryPlanUsageError) as error:
         assert_uses_index(UserProfile.objects.all(), "x", using="other")
     assert "is sqlite" in str(error.value)
-    assert "supports postgresql only" in str(error.value)
+    assert "supports PostgreSQL only" in str(error.value)
 
 
 @pytest.mark.queryplan(uses_index="alertrule_eval_priority_idx", forbid=["Sort"])

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_queryplan.core.plan import parse_plan
-from pytest_queryplan.core.query import ExplainedQuery
-from pytest_queryplan.core.snapshot import compared, path_for, render, shape_lines, stale
+from pytest_queryplan.core.checks.query import ExplainedQuery
+from pytest_queryplan.core.plan.tree import parse_plan
+from pytest_queryplan.core.report.snapshot import compared, path_for, render, shape_lines, stale
 from tests.conftest import write_ini
 
 PLANS = Path(__file__).resolve().parent / "plans"

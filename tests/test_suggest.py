@@ -19,13 +19,12 @@ from typing import Any
 import pytest
 from django.db.models import OuterRef, Q, Subquery
 
-from pytest_queryplan.core.catalog import IndexInfo
-from pytest_queryplan.core.filterexpr import parse, parse_prefix, to_sql
-from pytest_queryplan.core.plan import Plan, PlanNode, parse_plan
-from pytest_queryplan.core.suggest import (
-    IndexKey,
+from pytest_queryplan.core.checks.catalog import IndexInfo
+from pytest_queryplan.core.checks.names import NameRegistry
+from pytest_queryplan.core.plan.tree import Plan, PlanNode, parse_plan
+from pytest_queryplan.dialects.postgresql.expressions import parse, parse_prefix, to_sql
+from pytest_queryplan.dialects.postgresql.suggest import (
     IndexSuggestion,
-    NameRegistry,
     NoSuggestion,
     explain_no_suggestion,
     propose,
@@ -328,19 +327,32 @@ def test_existing_index_with_the_keys_is_named() -> None:
     assert [key.column for key in found.keys] == ["start", "end", "name"]
 
 
+def _name(names: NameRegistry, table: str, keys: tuple[str, ...], suffix: str, **kw) -> str:
+    return names.name_for((table, suffix, keys), table, list(keys), suffix, **kw)
+
+
 def test_names_are_unique_short_and_stable() -> None:
     names = NameRegistry()
     table = "treebeard_mp_node_with_a_long_name"
     sets = [("path",), ("path", "depth"), ("path", "depth", "numchild"), ("depth", "path")]
-    given = [names.name_for(table, [IndexKey(c) for c in keys], "btree") for keys in sets]
+    given = [_name(names, table, keys, "idx") for keys in sets]
     assert len(set(given)) == len(sets)
     assert all(len(name) <= 30 and name[0].isalpha() for name in given)
-    assert names.name_for(table, [IndexKey("path")], "btree") == given[0]
-    assert names.name_for(table, [IndexKey("path")], "gist") != given[0]
+    assert _name(names, table, ("path",), "idx") == given[0]
+    assert _name(names, table, ("path",), "gist") != given[0]
     # A name an index of the table already has is never handed out.
-    taken = names.name_for("app_t", [IndexKey("x")], "btree", reserved=["t_x_idx"])
+    taken = _name(names, "app_t", ("x",), "idx", reserved=["t_x_idx"])
     assert taken != "t_x_idx" and taken.endswith("_idx")
-    assert names.name_for("app_1t", [IndexKey("9x")], "btree") == "x1t_x9x_idx"
+    # Through the PostgreSQL proposal: labels are slugs, so a leading digit gets an "x".
+    found = propose(
+        "app_1t",
+        '("9x" = 1)',
+        column_types={"9x": "integer"},
+        field_names={},
+        existing=[],
+        names=names,
+    )
+    assert isinstance(found, IndexSuggestion) and found.name == "x1t_x9x_idx"
 
 
 def test_django_line_mixes_opclasses_through_expressions() -> None:
@@ -457,7 +469,7 @@ def _narrowed_by(plan: Plan, name: str) -> bool:
 
 
 def _live_propose(node: PlanNode, fields: dict[str, str]) -> IndexSuggestion | NoSuggestion:
-    from pytest_queryplan.backends import get_backend
+    from pytest_queryplan.dialects import get_backend
 
     backend = get_backend("default")
     table = node.relation_name or ""
@@ -491,7 +503,7 @@ def _create_from_django(found: IndexSuggestion, model: Any) -> None:
 def test_suggestion_is_used_by_the_planner(scratch: Any, case: Case) -> None:
     from django.db import transaction
 
-    from pytest_queryplan.backends import get_backend
+    from pytest_queryplan.dialects import get_backend
 
     backend = get_backend("default")
     fields = {field.column: field.name for field in scratch._meta.concrete_fields}
@@ -549,7 +561,7 @@ def test_existing_unique_like_and_primary_key_are_named(scratch: Any) -> None:
     a unique and a _like index already, when the planner reads the table anyway."""
     from django.db import transaction
 
-    from pytest_queryplan.backends import get_backend
+    from pytest_queryplan.dialects import get_backend
 
     existing = get_backend("default").indexes_on([TABLE])
     like = next(i.name for i in existing if i.name.endswith("_like"))

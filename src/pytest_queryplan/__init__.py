@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
 
 if TYPE_CHECKING:
-    from pytest_queryplan.core.plan import Plan, PlanNode, parse_plan
+    from pytest_queryplan.core.plan.node import PlanNode
+    from pytest_queryplan.core.plan.tree import Plan
+    from pytest_queryplan.dialects.postgresql import parse_plan
     from pytest_queryplan.fixtures import AssertUsesIndex, QueryPlan
 
 __all__ = [
@@ -28,9 +30,9 @@ __all__ = [
 _LAZY = {
     "AssertUsesIndex": "fixtures",
     "QueryPlan": "fixtures",
-    "Plan": "core.plan",
-    "PlanNode": "core.plan",
-    "parse_plan": "core.plan",
+    "Plan": "core.plan.tree",
+    "PlanNode": "core.plan.node",
+    "parse_plan": "dialects.postgresql",
 }
 
 

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_queryplan.core.report import SessionReport, merge
-from pytest_queryplan.core.summary import summary_lines
+from pytest_queryplan.core.report.session import SessionReport, merge
+from pytest_queryplan.core.report.summary import summary_lines
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: cannot read {path} as a queryplan report: {exc}", file=sys.stderr)
             return 2
     if args.sarif_output is not None:
-        from pytest_queryplan.core.sarif import merge_sarif
+        from pytest_queryplan.core.report.sarif import merge_sarif
 
         if not sarifs:
             print("error: --sarif-output needs .sarif files to merge", file=sys.stderr)

@@ -13,10 +13,10 @@ from pytest_queryplan.session import RECORDER_KEY
 if TYPE_CHECKING:
     # The checks themselves are imported when a fixture is first used, not when pytest
     # loads the plugin: a run that never asks for them pays nothing.
-    from pytest_queryplan.core.defaults import Defaults
-    from pytest_queryplan.core.modes import Mode
-    from pytest_queryplan.core.plan import Plan
-    from pytest_queryplan.core.query import ExplainedQuery
+    from pytest_queryplan.core.checks.defaults import Defaults
+    from pytest_queryplan.core.checks.modes import Mode
+    from pytest_queryplan.core.checks.query import ExplainedQuery
+    from pytest_queryplan.core.plan.tree import Plan
     from pytest_queryplan.db.assertions import IndexUsageBlock
 
 
@@ -120,11 +120,11 @@ class QueryPlan:
     ) -> AbstractContextManager[list[ExplainedQuery]]:
         """Capture the block's queries; afterwards each has ``.sql``, ``.params``, ``.plan``."""
         __tracebackhide__ = True
-        from pytest_queryplan.backends import connection_for
-        from pytest_queryplan.db.assertions import resolve_mode, user_call, with_analyze
+        from pytest_queryplan.db.assertions import user_call, with_analyze
+        from pytest_queryplan.dialects import connection_for
 
         # Both mistakes are reported on the caller's line, before the block runs.
-        chosen = user_call("queryplan.capture", resolve_mode, mode, self.defaults)
+        chosen = user_call("queryplan.capture", self.defaults.mode_for, mode)
         user_call("queryplan.capture", connection_for, using)
         return self._capture(using, chosen, with_analyze(self.defaults, analyze_tables))
 

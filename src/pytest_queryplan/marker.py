@@ -11,18 +11,20 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_queryplan.backends import check_alias
-from pytest_queryplan.core.matchers import check_node_types
-from pytest_queryplan.core.modes import Mode
+from pytest_queryplan.core.checks.defaults import DEFAULTS
+from pytest_queryplan.core.checks.modes import Mode
+from pytest_queryplan.dialects import check_alias
 from pytest_queryplan.errors import QueryPlanUsageError
 
 if TYPE_CHECKING:
-    from pytest_queryplan.core.checks import Check
+    from pytest_queryplan.core.checks.defaults import Defaults
+    from pytest_queryplan.core.checks.judge import Check
+    from pytest_queryplan.core.checks.nodes import NoFilteredFullScan
 
 
 @dataclass(frozen=True)
@@ -41,21 +43,24 @@ class MarkerSpec:
         """With neither uses_index nor forbid, the marker forbids filtered full reads."""
         return not self.uses_index and not self.forbid
 
-    def checks(self, allow: frozenset[str], strict: bool = True) -> list[Check]:
-        """The checks this marker asks for; ``allow`` adds the ini's exempt tables and
-        ``strict`` is the ini's default for ``uses_index``."""
+    def checks(self, full_reads: NoFilteredFullScan, defaults: Defaults) -> list[Check]:
+        """The checks this marker asks for. ``full_reads`` is the test's full-read check
+        (the ini's exempt tables and this marker's, shared with the guard); ``defaults``
+        resolve what the marker leaves unsaid."""
         # Imported here: the marker is read at collection, the checks run only in a test.
-        from pytest_queryplan.core.checks import IndexUsed
-        from pytest_queryplan.core.nodechecks import Forbidden, NoFilteredFullScan
+        from pytest_queryplan.core.checks.index import IndexUsed
+        from pytest_queryplan.core.checks.nodes import Forbidden
 
-        strict = strict if self.strict is None else self.strict
+        strict = defaults.strict_for(self.strict)
         chosen: list[Check] = [
             IndexUsed(name, block=True, strict=strict) for name in self.uses_index
         ]
         if self.forbid:
             chosen.append(Forbidden(self.forbid, self.tables))
         if self.checks_seq_scans:
-            chosen.append(NoFilteredFullScan(allow | set(self.allow_seq_scan), self.tables))
+            if self.tables is not None:  # narrower than the guard's: a check of its own
+                full_reads = replace(full_reads, tables=self.tables)
+            chosen.append(full_reads)
         return chosen
 
 
@@ -95,17 +100,16 @@ def queryplan_marker(
         raise QueryPlanUsageError(
             f"queryplan(allow_repeats=...) takes a whole number of runs, not {allow_repeats!r}."
         )
-    if strict is not None and not isinstance(strict, bool):
-        raise QueryPlanUsageError(f"queryplan(strict=...) takes True or False, not {strict!r}.")
+    if strict is not None:
+        DEFAULTS.strict_for(strict, "queryplan(strict=...)")  # validated at collection
     if not isinstance(using, str):
         raise QueryPlanUsageError(f"queryplan(using=...) must be an alias string, not {using!r}.")
     forbidden = _names(forbid, "forbid") or ()
-    check_node_types(forbidden)
     return MarkerSpec(
         uses_index=_names(uses_index, "uses_index") or (),
         forbid=forbidden,
         tables=_names(tables, "tables"),
-        mode=None if mode is None else Mode.parse(mode, "queryplan(mode=...)"),
+        mode=None if mode is None else DEFAULTS.mode_for(mode, "queryplan(mode=...)"),
         using=using,
         allow_seq_scan=_names(allow_seq_scan, "allow_seq_scan") or (),
         strict=strict,
@@ -123,6 +127,17 @@ def marker_doc() -> str:
     return f"queryplan{signature.replace('*, ', '')}: {summary}"
 
 
+SPEC_KEY = pytest.StashKey["MarkerSpec | None"]()
+
+
+def spec_of(item: pytest.Item) -> MarkerSpec | None:
+    """The marker's spec, as read at collection (read now for an item collection did not
+    see, such as one a plugin made later)."""
+    if SPEC_KEY not in item.stash:
+        item.stash[SPEC_KEY] = marker_spec(item)
+    return item.stash[SPEC_KEY]
+
+
 def marker_spec(item: pytest.Item) -> MarkerSpec | None:
     """The marker's arguments on ``item``, or None; bad arguments are a usage error."""
     marker = item.get_closest_marker("queryplan")
@@ -130,7 +145,11 @@ def marker_spec(item: pytest.Item) -> MarkerSpec | None:
         return None
     try:
         spec = queryplan_marker(*marker.args, **marker.kwargs)
-        check_alias(spec.using)  # found at collection, not after the test body ran
+        # Found at collection, not after the test body ran: an unknown alias, a database
+        # no dialect explains, a forbid= name that database never prints.
+        dialect = check_alias(spec.using)
+        if dialect is not None:
+            dialect.check_node_types(spec.forbid)
         return spec
     except TypeError as exc:
         # Python 3.13 adds its own ". Did you mean ...?": the hint below is said once.

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_queryplan.core.defaults import Defaults
-from pytest_queryplan.core.modes import GuardLevel, GuardScope, Mode
+from pytest_queryplan.core.checks.defaults import Defaults
+from pytest_queryplan.core.checks.modes import GuardLevel, GuardScope, Mode
 from pytest_queryplan.errors import QueryPlanUsageError
 
 

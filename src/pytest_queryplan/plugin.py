@@ -12,17 +12,17 @@ from typing import Any
 
 import pytest
 
+from pytest_queryplan.databases import check_vendors, uses_database
 from pytest_queryplan.fixtures import assert_uses_index, queryplan
-from pytest_queryplan.guard import check_vendors, uses_database
-from pytest_queryplan.marker import marker_doc, marker_spec
+from pytest_queryplan.marker import marker_doc, spec_of
 from pytest_queryplan.options import (
     add_ci_options,
     add_options,
     resolve_defaults,
     resolve_run_options,
 )
+from pytest_queryplan.outputs.collector import ReportCollector
 from pytest_queryplan.session import RECORDER_KEY, STALE_OUTPUT, Recorder, is_xdist_worker
-from pytest_queryplan.terminal import ReportCollector
 
 __all__ = ["assert_uses_index", "queryplan"]
 
@@ -32,12 +32,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_ci_options(parser)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_queryplan import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-django (or a conftest) configured Django
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", marker_doc())
     recorder = Recorder(resolve_run_options(config), resolve_defaults(config))
     recorder.defaults = replace(
-        recorder.defaults, on_verdict=recorder.verdict, sites=_site_finder(config)
+        recorder.defaults, on_verdict=recorder.verdict, sites=_SiteFinderOnFirstUse(config)
     )
     config.stash[RECORDER_KEY] = recorder
     if not is_xdist_worker(config):
@@ -45,6 +51,13 @@ def pytest_configure(config: pytest.Config) -> None:
         check_vendors(config, recorder.run)
         # Test reports carry no config: the controller's hooks need their own object.
         config.pluginmanager.register(ControllerHooks(recorder, config), "queryplan-report")
+        from pytest_queryplan.outputs.writers import writers
+
+        # Registered last to first: pluggy calls the last registered first, and the
+        # terminal summary comes before the annotations.
+        chosen = writers(recorder.run, config.rootpath)
+        for name, writer in reversed(chosen.items()):
+            config.pluginmanager.register(writer, name)
 
 
 class _SiteFinderOnFirstUse:
@@ -57,7 +70,7 @@ class _SiteFinderOnFirstUse:
 
     def get(self) -> Any:
         if self.finder is None:
-            from pytest_queryplan.core.callsite import in_test_code
+            from pytest_queryplan.core.report.callsite import in_test_code
             from pytest_queryplan.db.sites import SiteFinder
 
             patterns = self.config.getini("python_files")
@@ -72,14 +85,11 @@ class _SiteFinderOnFirstUse:
         return self.get().is_test
 
 
-def _site_finder(config: pytest.Config) -> Any:
-    return _SiteFinderOnFirstUse(config)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Bad marker arguments are a usage error of the whole run, found before anything runs.
+    # Bad marker arguments are a usage error of the whole run, found before anything runs;
+    # the spec read here is the one the test runs with.
     for item in items:
-        marker_spec(item)
+        spec_of(item)
 
 
 def pytest_deselected(items: Sequence[pytest.Item]) -> None:
@@ -93,7 +103,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     recorder = config.stash[RECORDER_KEY]
     if recorder.run.snapshot == "off":
         return
-    from pytest_queryplan.core.snapshot import stale
+    from pytest_queryplan.core.report.snapshot import stale
 
     marked = {item.nodeid for item in session.items if item.get_closest_marker("queryplan")}
     known = {item.nodeid for item in session.items} | recorder.deselected
@@ -107,7 +117,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     __tracebackhide__ = True  # a failed check shows its message, not this wrapper's code
-    spec = marker_spec(item)
+    spec = spec_of(item)
     if spec is None and not uses_database(item):
         return (yield)  # a test that never touches the database costs nothing
     from pytest_queryplan.watch import TestWatch
@@ -133,7 +143,8 @@ class ControllerHooks:
     def __init__(self, recorder: Recorder, config: pytest.Config) -> None:
         self.recorder = recorder
         self.config = config
-        self.collector = ReportCollector(recorder)
+        self.collector = ReportCollector(recorder, config)
+        self.written = False
         #: Every test that ran (the baseline's "gone" entries are only of tests that ran).
         self.ran: set[str] = set()
 
@@ -152,17 +163,17 @@ class ControllerHooks:
     def pytest_sessionfinish(self) -> None:
         self.collector.add_stale(self.recorder.stale)  # a serial run's own
         self.collector.settle_baseline(self.ran)
-        self.collector.write_json()
-        self.collector.write_sarif(self.config.rootpath, _version())
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        self.collector.write_summary(terminalreporter, self.config.rootpath)
+        self.write(terminalreporter)
 
+    def pytest_unconfigure(self) -> None:
+        self.write(None)  # pytest's terminal plugin disabled: the files are written still
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("pytest-queryplan")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0"
+    def write(self, terminalreporter: pytest.TerminalReporter | None) -> None:
+        """Every output writer, once."""
+        if not self.written:
+            self.written = True
+            self.config.hook.pytest_queryplan_write_report(
+                collector=self.collector, terminalreporter=terminalreporter
+            )

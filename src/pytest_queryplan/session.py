@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_queryplan.core.matchers import is_system_catalog
 from pytest_queryplan.db.plancache import PlanCache
 
 if TYPE_CHECKING:
-    from pytest_queryplan.core.baseline import Entry
-    from pytest_queryplan.core.defaults import Defaults
-    from pytest_queryplan.core.plan import Plan
-    from pytest_queryplan.core.record import TestRecord
-    from pytest_queryplan.core.verdict import Verdict
+    from pytest_queryplan.core.checks.defaults import Defaults
+    from pytest_queryplan.core.checks.dialect import Dialect
+    from pytest_queryplan.core.checks.verdict import Verdict
+    from pytest_queryplan.core.plan.tree import Plan
+    from pytest_queryplan.core.report.baseline import Entry
+    from pytest_queryplan.core.report.record import TestRecord
     from pytest_queryplan.options import RunOptions
 
 
@@ -38,8 +38,6 @@ class Recorder:
     #: Node ids deselected at collection, and snapshot files no collected test produces.
     deselected: set[str] = field(default_factory=set)
     stale: list[str] = field(default_factory=list)
-    #: Fixture verdicts that failed in the current test body (recorded if the test fails).
-    pending: list[Verdict] = field(default_factory=list)
     _baseline: frozenset[Entry] | None = None
 
     def baseline_entries(self) -> frozenset[Entry]:
@@ -48,7 +46,7 @@ class Recorder:
             path = self.run.baseline_path
             entries: list[Entry] = []
             if path is not None:
-                from pytest_queryplan.core.baseline import load
+                from pytest_queryplan.core.report.baseline import load
 
                 entries = load(path, missing_ok=self.run.baseline_update)
             self._baseline = frozenset(entries)
@@ -58,24 +56,25 @@ class Recorder:
         """``Defaults.on_verdict``: a fixture check reached a verdict inside the current test.
 
         Only passes are counted here: a failure counts when it fails the test (a test may
-        expect it with ``pytest.raises``).
+        expect it with ``pytest.raises``), with the error's own text (``watch.capturing``).
         """
-        if self.current is None:
-            return
-        if not verdict.passed:
-            self.pending.append(verdict)
+        if self.current is None or not verdict.passed:
             return
         self.current.add(verdict)
-        self.read(o.query.plan for o in verdict.proof if o.query.plan is not None)
+        if verdict.dialect is not None:
+            plans = [o.query.plan for o in verdict.proof if o.query.plan is not None]
+            self.read(plans, verdict.dialect)
 
-    def read(self, plans: Iterable[Plan]) -> None:
-        """For the index report: the tables and indexes these plans read (catalogs aside)."""
+    def read(self, plans: Iterable[Plan], dialect: Dialect) -> None:
+        """For the index report: the tables and indexes these plans read (the database's
+        own catalogs aside)."""
         if self.current is None or not self.run.index_report:
             return
+        system = dialect.is_system_table
         for plan in plans:
             self.current.read(
-                {t for t in plan.tables if not is_system_catalog(t)},
-                {i for i in plan.index_names if not is_system_catalog(i)},
+                {t for t in plan.tables if not system(t)},
+                {i for i in plan.index_names if not system(i)},
             )
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pytest_queryplan.core.defaults import DEFAULTS, Defaults
+from pytest_queryplan.core.checks.defaults import DEFAULTS, Defaults
 
 if TYPE_CHECKING:
-    from pytest_queryplan.core.plan import Plan
+    from pytest_queryplan.core.plan.tree import Plan
 
 
 class QueryPlanMixin:

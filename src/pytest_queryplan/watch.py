@@ -16,29 +16,40 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from pytest_queryplan import guard
-from pytest_queryplan.backends import get_backend
-from pytest_queryplan.core.checks import Check
-from pytest_queryplan.core.messages import render
-from pytest_queryplan.core.modes import GuardLevel
-from pytest_queryplan.core.record import PROPERTY, TestRecord
+from pytest_queryplan import databases
+from pytest_queryplan.core.checks.judge import Check, judge
+from pytest_queryplan.core.checks.modes import GuardLevel, GuardScope
+from pytest_queryplan.core.checks.nodes import NoFilteredFullScan
+from pytest_queryplan.core.checks.query import ExplainedQuery
+from pytest_queryplan.core.report.baseline import Entry
+from pytest_queryplan.core.report.nplusone import repeats
+from pytest_queryplan.core.report.record import PROPERTY, Finding, TestRecord
+from pytest_queryplan.core.report.shape import sql_shape
+from pytest_queryplan.core.text.failure import render
+from pytest_queryplan.core.text.nodes import repeat_text
 from pytest_queryplan.db.catalog import DjangoCatalog
 from pytest_queryplan.db.explain import explain_captured
+from pytest_queryplan.dialects import get_backend
 from pytest_queryplan.errors import QueryPlanAssertionError
-from pytest_queryplan.guarding import guard_failures, nplusone_failures
 
 if TYPE_CHECKING:
     import pytest
 
-    from pytest_queryplan.core.query import ExplainedQuery
-    from pytest_queryplan.core.verdict import Verdict
+    from pytest_queryplan.core.checks.verdict import Verdict
     from pytest_queryplan.marker import MarkerSpec
     from pytest_queryplan.session import Recorder
+
+
+#: A test body runs the same SQL text again and again (values are parameters): shape once.
+shape_of = functools.lru_cache(maxsize=4096)(sql_shape)
+_TABLE = re.compile(r'\b(?:FROM|UPDATE|INTO)\s+"?(?P<table>[\w$]+)"?', re.IGNORECASE)
 
 
 class TestWatch:
@@ -47,7 +58,7 @@ class TestWatch:
     def __init__(self, item: pytest.Item, spec: MarkerSpec | None, recorder: Recorder) -> None:
         self.item = item
         # A marker on a connection no adapter handles is a warning, then checks nothing.
-        if spec is not None and guard.warn_unsupported(item.config, spec.using):
+        if spec is not None and databases.warn_unsupported(item.config, spec.using):
             spec = None
         self.spec = spec
         self.recorder = recorder
@@ -62,11 +73,21 @@ class TestWatch:
         #: The body changed the schema: plans cached by earlier tests do not hold for it.
         self.ran_ddl = False
 
+    @functools.cached_property
+    def full_reads(self) -> NoFilteredFullScan:
+        """The one full-read check of this test: a bare marker's and the guard's (the
+        guard then keeps the findings in its scope). A guard warning shows no suggestion:
+        none is worked out (or tried on the planner) for it."""
+        spec = self.spec
+        allow = self.run.allow_seq_scan | set(spec.allow_seq_scan if spec else ())
+        bare = spec is not None and spec.checks_seq_scans
+        return NoFilteredFullScan(allow, suggest=bare or self.run.guard == GuardLevel.FAIL)
+
     def aliases(self) -> list[str]:
         """The spec's connection, and with the guard every PostgreSQL connection."""
         names = {self.spec.using} if self.spec else set()
         if self.run.captures_every_test:
-            names |= guard.postgres_aliases()
+            names |= databases.explained_aliases()
         return sorted(names)
 
     @contextmanager
@@ -144,14 +165,13 @@ class TestWatch:
                     stack.enter_context(capture_queries(alias, sites, others, self.saw_ddl))
                     for alias in aliases
                 ]
-            self.recorder.pending.clear()
             try:
                 yield
-            except QueryPlanAssertionError:
+            except QueryPlanAssertionError as exc:
                 self.record.check("failed")  # a fixture's check failed the body
                 rootdir = str(self.item.config.rootpath)
-                for verdict in self.recorder.pending:
-                    self.record.fail(verdict, render(verdict), rootdir)
+                for verdict, text in exc.failures:  # the text the test failed with
+                    self.record.fail(verdict, text, rootdir)
                 raise
         self.captured = [query for captured in lists for query in captured]
 
@@ -172,14 +192,14 @@ class TestWatch:
             if catalog is None:
                 catalog = DjangoCatalog.for_alias(alias, self.defaults)
                 self.catalogs[alias] = catalog
-            self.verdicts[key] = check.judge(queries, catalog)
+            self.verdicts[key] = judge(check, queries, catalog)
         return self.verdicts[key]
 
     def verdict(self) -> None:
         """Explain what the body ran, check it, and fail the test with every failure found."""
         __tracebackhide__ = True
         spec = self.spec
-        mode = (spec.mode if spec else None) or self.defaults.mode
+        mode = self.defaults.mode_for(spec.mode if spec else None)
         cache = self.recorder.cache
         seen, explained = cache.seen, cache.explained
         analyze_tables = self.defaults.analyze_tables
@@ -197,7 +217,7 @@ class TestWatch:
                     self.record.could_not_explain(query, rootdir)
         failed: list[Verdict] = []
         if spec is not None:
-            for check in spec.checks(self.run.allow_seq_scan, self.defaults.strict):
+            for check in spec.checks(self.full_reads, self.defaults):
                 found = self.judge(check, spec.using)
                 self.record.add(found)
                 if not found.passed:
@@ -209,16 +229,16 @@ class TestWatch:
         if spec is not None and self.run.snapshot != "off":
             failures += self.snapshot([q for q in self.captured if q.using == spec.using])
         if self.run.guard != GuardLevel.OFF:
-            failures += guard_failures(self, failed)
+            failures += self.guard_failures(failed)
         if self.run.nplusone != GuardLevel.OFF:
-            failures += nplusone_failures(self)
+            failures += self.nplusone_failures()
         if self.run.index_report:
             self.note_usage()
         if failures:
             raise QueryPlanAssertionError("\n\n".join(failures))
 
     def snapshot(self, queries: list[ExplainedQuery]) -> list[str]:
-        from pytest_queryplan.core.snapshot import compare
+        from pytest_queryplan.core.report.snapshot import compare
 
         rootpath = self.item.config.rootpath
         status, failure = compare(
@@ -234,11 +254,109 @@ class TestWatch:
 
     def note_usage(self) -> None:
         """Tables read and indexes scanned, and the catalog of tables first seen here."""
-        self.recorder.read(query.plan for query in self.captured if query.plan is not None)
+        backends = {alias: get_backend(alias) for alias in self.aliases()}
+        for alias, backend in backends.items():
+            plans = [q.plan for q in self.captured if q.using == alias and q.plan is not None]
+            self.recorder.read(plans, backend.dialect)
         new = sorted(self.record.tables - self.recorder.cataloged)
         if not new:
             return
-        for alias in self.aliases():
-            for info in get_backend(alias).indexes_on(new):
+        for backend in backends.values():
+            for info in backend.indexes_on(new):
                 self.record.indexes.append(info.to_dict())
         self.recorder.cataloged.update(new)
+
+    def in_scope(self, queries: Sequence[ExplainedQuery]) -> list[ExplainedQuery]:
+        """``queries`` the guard judges: under scope ``app``, those not run by test code."""
+        is_test = getattr(self.defaults.sites, "is_test", None)
+        if self.run.scope == GuardScope.ALL or is_test is None:
+            return list(queries)
+        return [q for q in queries if q.site is None or not is_test(q.site.path)]
+
+    def accepted(self, finding: Finding) -> bool:
+        if self.run.baseline_update:
+            return True
+        entries = self.recorder.baseline_entries()
+        return Entry(self.item.nodeid, finding.kind, finding.table, finding.sql) in entries
+
+    def guard_failures(self, said: Sequence[Verdict]) -> list[str]:
+        """Judge the filtered full reads; the failure texts of the new ones at ``fail`` level."""
+        captured = self.captured
+        if not any(query.plan for query in captured):
+            return []
+        level = self.run.guard
+        judged = self.in_scope(captured)
+        self.record.left_out += len(captured) - len(judged)
+        in_scope = {id(q) for q in judged}
+        verdicts = []
+        for alias in sorted({q.using for q in captured}):
+            # The same check, over the same queries, as a bare marker's: one verdict for both.
+            found = self.judge(self.full_reads, alias)
+            kept = tuple(o for o in found.offenses if id(o.query) in in_scope)
+            verdicts.append(replace(found, passed=not kept, offenses=kept))
+        rootdir = str(self.item.config.rootpath)
+        texts, accepted_only = [], True
+        for verdict in (v for v in verdicts if not v.passed):
+            new = []
+            for offense in verdict.offenses:
+                fresh = False
+                for mark in offense.marks:
+                    table = mark.node.relation_name or "?"
+                    finding = Finding.of(
+                        verdict.kind, table, offense.query, mark.node.filter or "", level, rootdir
+                    )
+                    if self.accepted(finding):
+                        finding.level = "accepted"
+                    else:
+                        fresh = True
+                    self.record.find(finding)
+                if fresh:
+                    new.append(offense)
+            if not new:
+                continue
+            accepted_only = False
+            # Said once: the marker may have failed the test with the same queries already.
+            seen = {id(o.query) for other in said for o in other.offenses}
+            if level == GuardLevel.FAIL and any(id(o.query) not in seen for o in new):
+                text = render(replace(verdict, offenses=tuple(new)), self.defaults.verbose)
+                texts.append("queryplan guard (--queryplan-guard=fail): " + text)
+        failed = any(not v.passed for v in verdicts) and not accepted_only
+        self.record.check(
+            ("warned" if level == GuardLevel.WARN else "failed") if failed else "passed"
+        )
+        return texts
+
+    def nplusone_failures(self) -> list[str]:
+        """The same statement shape from the same line, run at least the threshold times."""
+        run = self.run
+        threshold = run.nplusone_threshold
+        if self.spec is not None and self.spec.allow_repeats is not None:
+            threshold = max(threshold, self.spec.allow_repeats + 1)
+        others = [ExplainedQuery(sql, None, "", site=site) for sql, (site, _) in self.statements]
+        queries = self.in_scope([*self.captured, *others])
+        found = repeats(((shape_of(q.sql), q.site, q.sql) for q in queries), threshold)
+        rootdir = str(self.item.config.rootpath)
+        texts = []
+        for repeat in found:
+            match = _TABLE.search(repeat.sql)
+            table = match.group("table") if match else "?"
+            query = next(q for q in queries if q.site == repeat.call_site and q.sql == repeat.sql)
+            finding = Finding.of(
+                "repeated-query", table, query, "", run.nplusone, rootdir, count=repeat.count
+            )
+            if self.accepted(finding):
+                finding.level = "accepted"
+            elif run.nplusone == GuardLevel.FAIL:
+                texts.append(repeat_text(repeat, threshold, self.defaults.verbose))
+            self.record.find(finding)
+        if run.nplusone != GuardLevel.OFF:
+            new = [
+                f
+                for f in self.record.findings
+                if f.kind == "repeated-query" and f.level != "accepted"
+            ]
+            outcome = (
+                "passed" if not new else ("warned" if run.nplusone == GuardLevel.WARN else "failed")
+            )
+            self.record.check(outcome)
+        return texts

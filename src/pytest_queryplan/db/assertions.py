@@ -13,18 +13,18 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from pytest_queryplan.backends import get_backend
-from pytest_queryplan.core.checks import Check, IndexUsed, judge_all
-from pytest_queryplan.core.defaults import DEFAULTS, Defaults
-from pytest_queryplan.core.messages import render
-from pytest_queryplan.core.modes import Mode
-from pytest_queryplan.core.plan import Plan
-from pytest_queryplan.core.query import ExplainedQuery
-from pytest_queryplan.core.verdict import Verdict
+from pytest_queryplan.core.checks.defaults import DEFAULTS, Defaults
+from pytest_queryplan.core.checks.index import IndexUsed
+from pytest_queryplan.core.checks.judge import Check, judge_all
+from pytest_queryplan.core.checks.query import ExplainedQuery
+from pytest_queryplan.core.checks.verdict import Verdict
+from pytest_queryplan.core.plan.tree import Plan
+from pytest_queryplan.core.text.failure import render
 from pytest_queryplan.db.capture import capture_queries, in_sync_thread
 from pytest_queryplan.db.catalog import DjangoCatalog
 from pytest_queryplan.db.explain import explain_captured, explain_sql
 from pytest_queryplan.db.targets import to_sql
+from pytest_queryplan.dialects import get_backend
 from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
 
 T = TypeVar("T")
@@ -58,18 +58,6 @@ def with_analyze(defaults: Defaults, analyze_tables: bool | None) -> Defaults:
     return replace(defaults, analyze_tables=analyze_tables)
 
 
-def resolve_mode(mode: object, defaults: Defaults, where: str = "mode=") -> Mode:
-    return defaults.mode if mode is None else Mode.parse(mode, where)
-
-
-def resolve_strict(strict: object, defaults: Defaults) -> bool:
-    if strict is None:
-        return defaults.strict
-    if not isinstance(strict, bool):
-        raise QueryPlanUsageError(f"strict= takes True or False, not {strict!r}.")
-    return strict
-
-
 def check_index_name(index_name: Any) -> str:
     if not isinstance(index_name, str) or not index_name:
         raise QueryPlanUsageError(f"The index name must be a non-empty string, not {index_name!r}.")
@@ -93,9 +81,9 @@ def run_checks(
 def raise_failures(verdicts: Iterable[Verdict], verbose: bool) -> None:
     """One AssertionError with the text of every verdict that did not pass."""
     __tracebackhide__ = True
-    failed = [render(verdict, verbose) for verdict in verdicts if not verdict.passed]
+    failed = [(verdict, render(verdict, verbose)) for verdict in verdicts if not verdict.passed]
     if failed:
-        raise QueryPlanAssertionError("\n\n".join(failed))
+        raise QueryPlanAssertionError("\n\n".join(text for _, text in failed), failed)
 
 
 def explain(
@@ -108,7 +96,7 @@ def explain(
     defaults: Defaults = DEFAULTS,
 ) -> Plan:
     """Parse the plan of ``target`` (QuerySet, SQL, or ``(sql, params)``) on ``using``."""
-    chosen = resolve_mode(mode, defaults)
+    chosen = defaults.mode_for(mode)
 
     def run() -> Plan:
         backend = get_backend(using)
@@ -137,8 +125,8 @@ def assert_index_used(
     """Fail unless ``index_name`` serves ``target`` (``strict=False``: appears in its plan);
     return the plan that proved it."""
     __tracebackhide__ = True
-    check = IndexUsed(check_index_name(index_name), strict=resolve_strict(strict, defaults))
-    mode = resolve_mode(mode, defaults)
+    check = IndexUsed(check_index_name(index_name), strict=defaults.strict_for(strict))
+    mode = defaults.mode_for(mode)
 
     def judge() -> list[Verdict]:
         backend = get_backend(using)
@@ -174,10 +162,10 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
             check_index_name(index_name),
             every=every,
             block=True,
-            strict=resolve_strict(strict, defaults),
+            strict=defaults.strict_for(strict),
         )
         self.using = using
-        self.mode = resolve_mode(mode, defaults)
+        self.mode = defaults.mode_for(mode)
         self.defaults = defaults
         # A bad alias fails before the block runs.
         self.catalog = DjangoCatalog.for_alias(using, defaults)

@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from pytest_queryplan.backends import connection_for
-from pytest_queryplan.core.query import ExplainedQuery
+from pytest_queryplan.core.checks.query import ExplainedQuery
 from pytest_queryplan.db.sites import SiteFinder, Sites
+from pytest_queryplan.dialects import connection_for
 from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
 
 _EXPLAINABLE = frozenset({"select", "with", "values", "table", "update", "delete"})

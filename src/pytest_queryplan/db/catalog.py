@@ -9,16 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from pytest_queryplan.backends import get_backend
 from pytest_queryplan.db.explain import explain_sql
+from pytest_queryplan.dialects import get_backend
 
 if TYPE_CHECKING:
-    from pytest_queryplan.backends.base import Backend
-    from pytest_queryplan.core.catalog import IndexInfo
-    from pytest_queryplan.core.defaults import Defaults
-    from pytest_queryplan.core.plan import Plan
-    from pytest_queryplan.core.query import ExplainedQuery
-    from pytest_queryplan.core.suggest import NameRegistry
+    from pytest_queryplan.core.checks.catalog import IndexInfo
+    from pytest_queryplan.core.checks.defaults import Defaults
+    from pytest_queryplan.core.checks.dialect import Dialect
+    from pytest_queryplan.core.checks.names import NameRegistry
+    from pytest_queryplan.core.checks.query import ExplainedQuery
+    from pytest_queryplan.core.plan.tree import Plan
+    from pytest_queryplan.dialects.base import Backend
 
 T = TypeVar("T")
 
@@ -31,6 +32,10 @@ class DjangoCatalog:
         self.backend = backend
         self.defaults = defaults
         self._memo: dict[tuple[str, object], object] = {}
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.backend.dialect
 
     @property
     def index_names(self) -> NameRegistry:

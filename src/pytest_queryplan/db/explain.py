@@ -1,7 +1,7 @@
 """EXPLAIN through a backend: one statement, or every query a block captured.
 
-The Django side of the pipeline: a backend runs the EXPLAIN, ``core.plan`` parses it, and
-the plan is attached to the :class:`ExplainedQuery` the checks judge.
+The Django side of the pipeline: a backend runs its dialect's EXPLAIN, the dialect parses
+it, and the plan is attached to the :class:`ExplainedQuery` the checks judge.
 """
 
 from __future__ import annotations
@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pytest_queryplan.backends import get_backend
-from pytest_queryplan.backends.base import ExplainError
-from pytest_queryplan.core.modes import Mode
-from pytest_queryplan.core.plan import Plan, parse_plan
+from pytest_queryplan.core.checks.modes import Mode
+from pytest_queryplan.dialects import get_backend
+from pytest_queryplan.dialects.base import ExplainError
 from pytest_queryplan.errors import QueryPlanUsageError
 
 if TYPE_CHECKING:
-    from pytest_queryplan.backends.base import Backend
-    from pytest_queryplan.core.query import ExplainedQuery
+    from pytest_queryplan.core.checks.query import ExplainedQuery
+    from pytest_queryplan.core.plan.tree import Plan
     from pytest_queryplan.db.plancache import PlanCache
+    from pytest_queryplan.dialects.base import Backend
 
 
 def explain_sql(
@@ -33,22 +33,18 @@ def explain_sql(
     create: Sequence[str] = (),
 ) -> Plan:
     """EXPLAIN one statement on ``backend``; the session is left exactly as it was."""
-    forced = mode == Mode.FORCED
-    generic = mode == Mode.GENERIC
+    dialect = backend.dialect
     try:
-        raw = backend.explain(
-            sql, params, forced=forced, generic=generic, analyze=analyze, hide=hide, create=create
-        )
-        plan = parse_plan(raw)
+        raw = backend.explain(sql, params, mode=mode, analyze=analyze, hide=hide, create=create)
+        plan = dialect.parse(raw)
         if analyze_tables and mode == Mode.NATURAL and plan.tables:
             # Statistics first (inside the same throw-away savepoint), then the real plan.
-            raw = backend.explain(
-                sql, params, forced=False, analyze=analyze, analyze_tables=sorted(plan.tables)
-            )
-            plan = parse_plan(raw)
+            tables = sorted(plan.tables)
+            raw = backend.explain(sql, params, mode=mode, analyze=analyze, analyze_tables=tables)
+            plan = dialect.parse(raw)
     except ExplainError as exc:
         raise QueryPlanUsageError(
-            f"PostgreSQL could not EXPLAIN the query: {exc}\nSQL: {' '.join(sql.split())}"
+            f"{dialect.title} could not EXPLAIN the query: {exc}\nSQL: {' '.join(sql.split())}"
         ) from None
     return plan
 
@@ -76,11 +72,11 @@ def _explain_together(
     for alias, queries in by_alias.items():
         backend = backends.get(alias) or backends.setdefault(alias, get_backend(alias))
         items = [(query.sql, query.params) for query in queries]
-        raws = backend.explain_many(items, forced=mode == Mode.FORCED)
+        raws = backend.explain_many(items, mode=mode)
         if raws is None:
             continue
         for query, raw in zip(queries, raws, strict=True):
-            query.plan = parse_plan(raw)
+            query.plan = backend.dialect.parse(raw)
             if cache is not None:
                 cache.store(query, mode, False, query.plan)
     return looked_up
@@ -101,7 +97,7 @@ def explain_captured(
     """
     backends: dict[str, Backend] = {}
     looked_up: set[int] = set()
-    if mode != Mode.GENERIC and not analyze_tables:
+    if not analyze_tables:
         looked_up = _explain_together(captured, mode, cache, backends)
     for query in captured:
         if query.plan is not None:

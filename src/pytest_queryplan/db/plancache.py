@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_queryplan.core.plan import Plan
-    from pytest_queryplan.core.query import ExplainedQuery
+    from pytest_queryplan.core.checks.query import ExplainedQuery
+    from pytest_queryplan.core.plan.tree import Plan
 
 Key = tuple[str, str, bool, str, str]
 

@@ -13,7 +13,7 @@ import sysconfig
 from collections.abc import Callable
 from types import FrameType
 
-from pytest_queryplan.core.callsite import (
+from pytest_queryplan.core.report.callsite import (
     CallSite,
     Prefixes,
     app_frame,

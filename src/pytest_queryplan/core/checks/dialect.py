@@ -1,0 +1,162 @@
+"""The seams between the pure checks and one database: what a check may ask the database
+while it judges (:class:`Catalog`), and what it asks the vendor's rules (:class:`Dialect`).
+
+The plan model's node vocabulary is PostgreSQL's ``EXPLAIN (FORMAT JSON)`` keys ("Node
+Type", "Relation Name", "Index Name", "Index Cond", "Filter", "Plans"): every dialect
+normalises its own plan output into nodes with those keys, and keeps its vendor's fields
+beside them. Everything a vendor decides beyond that (which node is a full read, whether a
+scan *serves* the query, the names ``forbid=`` takes, which modes exist, how an index is
+suggested and tried, the hints) is asked through :class:`Dialect`; one implementation per
+vendor lives in ``pytest_queryplan/dialects/<vendor>/``. The core never imports a dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.checks.catalog import IndexInfo
+    from pytest_queryplan.core.checks.modes import Mode
+    from pytest_queryplan.core.checks.names import NameRegistry
+    from pytest_queryplan.core.checks.query import ExplainedQuery
+    from pytest_queryplan.core.checks.service import Service
+    from pytest_queryplan.core.checks.verdict import Offense, Suggestion, Verdict
+    from pytest_queryplan.core.plan.node import PlanNode
+    from pytest_queryplan.core.plan.tree import Plan
+
+Judge = Callable[[Sequence["ExplainedQuery"], "Catalog"], "Verdict"]
+
+
+class Catalog(Protocol):
+    """What a check may ask the database while it judges (one adapter per vendor).
+
+    ``replan`` explains a query again, in the same mode and as safely as the first time,
+    with ``hide`` indexes out of the planner's sight and ``create`` statements (``CREATE
+    INDEX``) run first, all inside a savepoint that is rolled back. It returns the new plan,
+    or raises an exception whose first line says why the database refused (for one, a lock
+    not granted in time): the caller keeps its first answer.
+    """
+
+    #: The dialect of the database this catalog describes.
+    dialect: Dialect
+    #: Names for suggested indexes, unique within the run.
+    index_names: NameRegistry
+
+    def index_info(self, names: Iterable[str]) -> list[IndexInfo]: ...
+
+    def indexes_on(self, tables: Iterable[str]) -> list[IndexInfo]: ...
+
+    def attached_indexes(self, name: str) -> frozenset[str]: ...
+
+    def column_types(self, table: str) -> dict[str, str]: ...
+
+    def field_names(self, table: str) -> dict[str, str]:
+        """Column -> the model field's name, so a suggestion reads like the project's code."""
+        ...
+
+    def replan(
+        self, query: ExplainedQuery, *, hide: Sequence[str] = (), create: Sequence[str] = ()
+    ) -> Plan: ...
+
+
+class Dialect(Protocol):
+    """One database vendor's answers to the questions the core asks about its plans."""
+
+    #: Django's ``connection.vendor`` ("postgresql").
+    name: str
+    #: How messages name the database ("PostgreSQL").
+    title: str
+    #: The planner modes it has.
+    modes: frozenset[Mode]
+
+    def parse(self, raw: Any) -> Plan:
+        """Its EXPLAIN output as a :class:`Plan` (nodes in the model's vocabulary)."""
+        ...
+
+    def mode_text(self, mode: Mode) -> str:
+        """The failure text's line saying what ``mode`` did to the planner."""
+        ...
+
+    # -- node vocabulary -------------------------------------------------------------
+    def check_node_types(self, names: Iterable[str]) -> None:
+        """A usage error for a ``forbid=`` name the vendor never prints."""
+        ...
+
+    def matches_type(self, node: PlanNode, name: str) -> bool:
+        """Whether ``node`` is of the node type ``name`` (a ``forbid=`` entry)."""
+        ...
+
+    def is_system_table(self, name: str) -> bool:
+        """The vendor's own catalog tables: no project index serves them."""
+        ...
+
+    def is_table_scan(self, node: PlanNode) -> bool:
+        """A read of the whole table in storage order."""
+        ...
+
+    def walked_index(self, node: PlanNode) -> str | None:
+        """The index ``node`` reads whole, without searching it, or None."""
+        ...
+
+    def filtered_full_reads(self, plan: Plan, allow: Collection[str]) -> list[PlanNode]:
+        """Tables read whole (in storage or index order) with a Filter."""
+        ...
+
+    # -- serve rules -----------------------------------------------------------------
+    def index_scans(self, plan: Plan, names: Collection[str]) -> list[PlanNode]:
+        """Every scan of an index named in ``names``, in plan order."""
+        ...
+
+    def plainly_served(self, node: PlanNode, info: IndexInfo) -> bool:
+        """A fast, sure yes: the scan searches the leading key and nothing is filtered."""
+        ...
+
+    def serve(
+        self,
+        node: PlanNode,
+        info: IndexInfo,
+        column_types: Mapping[str, str] | None = None,
+    ) -> Service:
+        """How one scan of ``info`` served the query, read from the node's conditions."""
+        ...
+
+    def conjuncts(self, text: str | None) -> list[str]:
+        """The AND-ed parts of a condition as the vendor prints it."""
+        ...
+
+    # -- suggestions -----------------------------------------------------------------
+    def suggest(self, offenses: Iterable[Offense], catalog: Catalog) -> tuple[Suggestion, ...]:
+        """An index (tried where the vendor can) or the reason for none, per full read."""
+        ...
+
+    def existing_cover(self, node: PlanNode, catalog: Catalog) -> str | None:
+        """An existing index that already serves ``node``'s Filter, said as a fact."""
+        ...
+
+    # -- texts only the vendor can write ----------------------------------------------
+    def recheck(
+        self, verdict: Verdict, queries: Sequence[ExplainedQuery], catalog: Catalog, judge: Judge
+    ) -> Verdict:
+        """A failed verdict asked again where the mode calls for it (generic plans)."""
+        ...
+
+    def special_text(self, verdict: Verdict, verbose: bool) -> list[str] | None:
+        """The text of a verdict kind only this dialect makes, or None."""
+        ...
+
+    def cause_hints(
+        self, service: Service, column_types: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """One line of advice per key column whose condition the index could not search."""
+        ...
+
+    def service_hints(
+        self, service: Service, column_types: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """The advice for a scan that did not serve the query."""
+        ...
+
+    def predicate_gaps(self, info: IndexInfo, conditions: Iterable[str]) -> list[str]:
+        """What the query says instead of each part of a partial index's predicate."""
+        ...

@@ -1,0 +1,237 @@
+"""The checks, as data: each says what was asked and judges explained queries into a Verdict.
+
+Every source of checks (the ``assert_uses_index`` fixture, the marker, the suite-wide
+guard, the TestCase mixin) builds these and hands them to one runner; they differ only in
+how they collect queries. A check may ask the database through the :class:`Catalog`
+interface while it judges, never builds text, and never imports a driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pytest_queryplan.core.checks.modes import Mode
+from pytest_queryplan.core.checks.nodes import tables_read
+from pytest_queryplan.core.checks.verdict import Kind, Mark, Offense, Reason, Verdict
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.checks.catalog import IndexInfo
+    from pytest_queryplan.core.checks.dialect import Catalog, Dialect
+    from pytest_queryplan.core.checks.query import ExplainedQuery
+    from pytest_queryplan.core.checks.service import Service
+
+
+@dataclass(frozen=True)
+class IndexUsed:
+    """Some query (``every``: every query reading its table) is served by index ``name``.
+
+    ``strict`` (the default): a scan of the index must *serve* the query (``service.py``,
+    read by the dialect):
+    search it with an Index Cond (or deliver ORDER BY under a LIMIT, or be a partial
+    index), leave no condition on its key columns to a Filter, and not skip a btree's
+    leading key. ``strict=False``: the index appearing in the plan is enough.
+    ``block``: the queries were captured from running code, not one given target, so
+    running no query on the index's table is a failure of its own.
+    A failure may be asked again where the dialect's mode calls for it (generic plans).
+    """
+
+    name: str
+    every: bool = False
+    block: bool = False
+    strict: bool = True
+
+    def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
+        verdict = self._judge(queries, catalog)
+        return catalog.dialect.recheck(verdict, queries, catalog, self._judge)
+
+    def _judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
+        total = len(queries)
+        if not self.every and not self.strict:
+            proof = _users(queries, {self.name})
+            if proof:  # the common, passing case costs no catalog query at all
+                return Verdict(self, True, Kind.INDEX_USED, proof=proof, total=total)
+        if not self.every and any(q.plan and self.name in q.plan.index_names for q in queries):
+            # The index is in a plan: its key columns decide, no partition look-up needed.
+            (info,) = catalog.index_info([self.name]) or (None,)
+            if info is not None:
+                proof, _ = self._served(queries, frozenset({self.name}), info, catalog.dialect)
+                if proof:
+                    return Verdict(
+                        self, True, Kind.INDEX_USED, proof=proof, total=total, index=info
+                    )
+        names = catalog.attached_indexes(self.name)
+        infos = {info.name: info for info in catalog.index_info(names)}
+        info = infos.get(self.name)
+        read = tables_read(queries)
+        if info is None:
+            return Verdict(
+                self,
+                False,
+                Kind.INDEX_MISSING,
+                offenses=tuple(Offense(q) for q in queries),
+                total=total,
+                tables_read=read,
+                existing=tuple(catalog.indexes_on(read)) if read else (),
+            )
+        index_tables = {i.table for i in infos.values()}
+        relevant = [q for q in queries if q.plan is None or q.plan.tables & index_tables]
+        kept: tuple[tuple[str, str], ...] = ()
+        if any(Mode(q.mode).asks_can_serve for q in relevant):
+            kept = _without_competitors(relevant, names, index_tables, catalog)
+        facts = {"total": total, "index": info, "kept": kept, "tables_read": read}
+        if self.block and not relevant:
+            everything = tuple(Offense(q) for q in queries)
+            return Verdict(self, False, Kind.NO_QUERY_ON_TABLE, offenses=everything, **facts)
+        proof, partly = self._served(relevant, names, info, catalog.dialect)
+        served = {id(offense.query) for offense in proof}
+        offenders = [q for q in relevant if id(q) not in served]
+        if proof and not (self.every and offenders):
+            return Verdict(self, True, Kind.INDEX_USED, proof=proof, **facts)
+        if not self.every:
+            offenders = relevant
+        if partly:
+            offenses = tuple(_partly(q, partly) for q in offenders or queries)
+            services = tuple(s for q in offenders for s in partly.get(id(q), ()))
+            types = catalog.column_types(info.table)
+            return Verdict(
+                self,
+                False,
+                Kind.INDEX_PARTLY_USED,
+                offenses=offenses,
+                services=services,
+                column_types=types,
+                **facts,
+            )
+        dialect = catalog.dialect
+        offenses = tuple(_offense(q, info, self.name, dialect) for q in offenders or queries)
+        # An index for the first filtered sequential read of the table, if one would serve.
+        reads = [o for o in offenses if any(m.reason == Reason.SEQ_SCAN for m in o.marks)]
+        suggestions = dialect.suggest(reads, catalog)[:1]
+        types = catalog.column_types(info.table) if reads else None
+        return Verdict(
+            self,
+            False,
+            Kind.INDEX_NOT_USED,
+            offenses=offenses,
+            suggestions=suggestions,
+            column_types=types,
+            **facts,
+        )
+
+    def _served(
+        self,
+        queries: Iterable[ExplainedQuery],
+        names: frozenset[str],
+        info: IndexInfo,
+        dialect: Dialect,
+    ) -> tuple[tuple[Offense, ...], dict[int, list[Service]]]:
+        """The queries the index serves (its scans marked), and per other query that
+        scans it the scans that did not serve (non-strict: every scan serves)."""
+        proof, partly = [], {}
+        for query in queries:
+            if query.plan is None or not query.plan.index_names & names:
+                continue
+            nodes = dialect.index_scans(query.plan, names)
+            plain = [n for n in nodes if not self.strict or dialect.plainly_served(n, info)]
+            if plain:  # the common, passing case: no condition text to read
+                marks = tuple(Mark(n, Reason.USED, n.index_name) for n in plain)
+                proof.append(Offense(query, marks))
+                continue
+            scans = [dialect.serve(node, info) for node in nodes]
+            good = [s for s in scans if not self.strict or _serves(s, info)]
+            if good:
+                marks = tuple(Mark(s.node, Reason.USED, s.index_name) for s in good)
+                proof.append(Offense(query, marks))
+            else:
+                partly[id(query)] = scans
+        return tuple(proof), partly
+
+
+def _serves(found: Service, info: IndexInfo) -> bool:
+    # A btree searched without its leading key reads the whole index (PostgreSQL 18's
+    # skip scan jumps between leading values, but the regression is the same).
+    return found.serves and not (found.skips_leading_key and info.method == "btree")
+
+
+def _partly(query: ExplainedQuery, partly: dict[int, list[Service]]) -> Offense:
+    marks = []
+    for found in partly.get(id(query), ()):
+        reason = Reason.FULL_WALK if found.full_walk else Reason.PARTLY_USED
+        marks.append(Mark(found.node, reason, found.index_name))
+        if found.heap is not None and found.keys_in_filter:
+            marks.append(Mark(found.heap, Reason.FILTER_LEFT, ", ".join(found.keys_in_filter)))
+    return Offense(query, tuple(marks))
+
+
+def _users(queries: Iterable[ExplainedQuery], names: Iterable[str]) -> tuple[Offense, ...]:
+    """The queries whose plan scans one of ``names``, with the scanning node marked."""
+    wanted = set(names)
+    found = []
+    for query in queries:
+        if query.plan is None or not query.plan.index_names & wanted:
+            continue
+        nodes = [n for n in query.plan.nodes() if n.index_name in wanted]
+        found.append(Offense(query, tuple(Mark(n, Reason.USED, n.index_name) for n in nodes)))
+    return tuple(found)
+
+
+def _offense(query: ExplainedQuery, info: IndexInfo, wanted: str, dialect: Dialect) -> Offense:
+    """Mark every node that reads the index's table without the wanted index."""
+    if query.plan is None:
+        return Offense(query)
+    marks = []
+    for node in query.plan.nodes():
+        if node.relation_name != info.table or node.node_type == "ModifyTable":
+            continue
+        if dialect.is_table_scan(node):
+            marks.append(Mark(node, Reason.SEQ_SCAN, wanted))
+        elif node.index_name and node.index_name != wanted:
+            marks.append(Mark(node, Reason.OTHER_INDEX, node.index_name))
+        elif node.node_type == "Bitmap Heap Scan":
+            marks += [
+                Mark(child, Reason.OTHER_INDEX, child.index_name)
+                for child in node.children
+                if child.index_name and child.index_name != wanted
+            ]
+    return Offense(query, tuple(marks))
+
+
+def _without_competitors(
+    queries: Sequence[ExplainedQuery],
+    names: frozenset[str],
+    tables: set[str],
+    catalog: Catalog,
+) -> tuple[tuple[str, str], ...]:
+    """Forced (and generic) mode asks whether the index *can* serve the query. When the
+    planner took another index of the same table instead (a cheaper-looking one, say a
+    foreign-key index that leads the named one), the answer depends on statistics, not on
+    the query: ask again with those competitors out of sight. A query whose plan then
+    scans the named index gets that plan. Indexes backing a constraint cannot be set aside;
+    one whose lock is not granted in time stays too, and the verdict says so (``kept``).
+    """
+    pending = [
+        q
+        for q in queries
+        if q.plan is not None and Mode(q.mode).asks_can_serve and not q.plan.index_names & names
+    ]
+    used = {name for q in pending for name in q.plan.index_names} - names
+    if not used:
+        return ()
+    # One catalog look-up for every competitor of every query.
+    hideable = {i.name for i in catalog.index_info(used) if i.table in tables and not i.constraint}
+    kept: dict[str, str] = {}
+    for query in pending:
+        hide = sorted(hideable & query.plan.index_names)
+        if not hide:
+            continue
+        try:
+            plan = catalog.replan(query, hide=hide)
+        except Exception as exc:  # noqa: BLE001 - the adapter's refusal: the first answer stands
+            reason = str(exc).splitlines()[0].split(" could not EXPLAIN the query: ", 1)[-1]
+            kept.update(dict.fromkeys(hide, reason))
+            continue
+        if plan.index_names & names:
+            query.plan = plan
+    return tuple(sorted(kept.items()))

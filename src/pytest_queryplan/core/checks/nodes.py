@@ -1,0 +1,166 @@
+"""Checks on plan nodes: no forbidden node type, and no table read whole with a Filter.
+
+The guard's check and the bare marker's are the same :class:`NoFilteredFullScan`; what
+is a full read (a table read in storage order, or an index walked whole, carrying a
+Filter) and which names ``forbid=`` takes are the dialect's to say. Each finding comes
+with an index suggestion the dialect proposed (and tried, where it can), or the reason
+none is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from pytest_queryplan.core.checks.verdict import Kind, Mark, Offense, Reason, Verdict
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.checks.dialect import Catalog, Dialect
+    from pytest_queryplan.core.checks.query import ExplainedQuery
+    from pytest_queryplan.core.plan.node import PlanNode
+    from pytest_queryplan.core.plan.tree import Plan
+
+
+def tables_read(queries: Iterable[ExplainedQuery]) -> tuple[str, ...]:
+    return tuple(sorted({table for q in queries if q.plan for table in q.plan.tables}))
+
+
+def _unread_tables(
+    check: Forbidden | NoFilteredFullScan, queries: Sequence[ExplainedQuery]
+) -> Verdict | None:
+    """A failing verdict when ``tables=`` names a table no query read: a misspelled name
+    must not turn the check into one that can never fail."""
+    read = tables_read(queries)
+    missing = [table for table in check.tables or () if table not in read]
+    if not missing or all(q.plan is None for q in queries):
+        return None
+    return Verdict(
+        check,
+        False,
+        Kind.UNKNOWN_TABLE,
+        total=len(queries),
+        tables_read=read,
+        unread=tuple(missing),
+    )
+
+
+def relations_under(node: PlanNode) -> Iterator[str]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.relation_name:
+            yield current.relation_name
+        stack.extend(current.children)
+
+
+def forbidden_nodes(
+    plan: Plan,
+    node_types: Iterable[str],
+    dialect: Dialect,
+    tables: Collection[str] | None = None,
+) -> list[PlanNode]:
+    """Nodes of a forbidden type that concern ``tables`` (all tables when None).
+
+    A node without a relation of its own (Sort, Hash Join) concerns the tables beneath it.
+    """
+    wanted = list(node_types)
+    return [
+        node
+        for node in plan.nodes()
+        if any(dialect.matches_type(node, node_type) for node_type in wanted)
+        and (tables is None or any(name in tables for name in relations_under(node)))
+    ]
+
+
+@dataclass(frozen=True)
+class Forbidden:
+    """No plan node of ``node_types`` concerns ``tables`` (every table when None).
+
+    The names are the dialect's (checked at collection against the test's database, and
+    again here: a name the database never prints must not make a check that cannot fail).
+    """
+
+    node_types: tuple[str, ...]
+    tables: tuple[str, ...] | None = None
+
+    def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
+        dialect = catalog.dialect
+        dialect.check_node_types(self.node_types)
+        if (unread := _unread_tables(self, queries)) is not None:
+            return unread
+        offenses = []
+        for query in queries:
+            if query.plan is None:
+                continue
+            nodes = forbidden_nodes(query.plan, self.node_types, dialect, self.tables)
+            if nodes:
+                marks = tuple(Mark(node, Reason.FORBIDDEN, node.node_type) for node in nodes)
+                offenses.append(Offense(query, marks))
+        return Verdict(
+            self, not offenses, Kind.FORBIDDEN_NODE, offenses=tuple(offenses), total=len(queries)
+        )
+
+
+@dataclass(frozen=True)
+class NoFilteredFullScan:
+    """No table is read whole with a Filter: a WHERE clause that no index served.
+
+    ``allow``: tables honestly read whole. The database's own catalogs are always exempt.
+    ``suggest``: propose (and verify) an index for each finding.
+    """
+
+    allow: frozenset[str] = field(default_factory=frozenset)
+    tables: tuple[str, ...] | None = None
+    suggest: bool = True
+
+    def nodes(self, plan: Plan, dialect: Dialect) -> list[PlanNode]:
+        return [
+            node
+            for node in dialect.filtered_full_reads(plan, self.allow)
+            if not dialect.is_system_table(node.relation_name or "")
+            and (self.tables is None or node.relation_name in self.tables)
+        ]
+
+    def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
+        dialect = catalog.dialect
+        if (unread := _unread_tables(self, queries)) is not None:
+            return unread
+        offenses, excused = [], []
+        seen: dict[tuple[object, ...], int] = {}
+        for query in queries:
+            if query.plan is None:
+                continue
+            marks, fine = [], []
+            for node in self.nodes(query.plan, dialect):
+                walked = dialect.walked_index(node)
+                cover = dialect.existing_cover(node, catalog) if walked else None
+                if cover is not None:  # an index that serves the Filter exists: no finding
+                    fine.append(Mark(node, Reason.EXCUSED, cover))
+                elif walked:
+                    marks.append(Mark(node, Reason.FILTERED_INDEX_WALK, walked))
+                else:
+                    marks.append(Mark(node, Reason.FILTERED_SEQ_SCAN))
+            if marks:
+                # The same SQL with the same finding, run again (a loop): said once.
+                same = (query.sql, tuple((m.node.relation_name, m.node.filter) for m in marks))
+                if same in seen:
+                    first = seen[same]
+                    offenses[first] = replace(offenses[first], runs=offenses[first].runs + 1)
+                else:
+                    seen[same] = len(offenses)
+                    offenses.append(Offense(query, tuple(marks)))
+            if fine:
+                excused.append(Offense(query, tuple(fine)))
+        suggestions = ()
+        if self.suggest and offenses:
+            suggestions = dialect.suggest(offenses, catalog)
+        return Verdict(
+            self,
+            not offenses,
+            Kind.FILTERED_FULL_READ,
+            offenses=tuple(offenses),
+            proof=tuple(excused),
+            total=len(queries),
+            suggestions=suggestions,
+        )

@@ -1,0 +1,160 @@
+"""Repeated queries (N+1): the same statement from the same line, once per row.
+
+The classic ORM regression: a loop reads a related object per row (``order.book``), so
+one page costs a query per row instead of one or two. Within one test body, a statement
+*shape* (values taken out, ``shape.py``) run from the same call site at least
+``threshold`` times is a :class:`Repeat`. It needs no EXPLAIN: only the captured SQL and
+call sites. :func:`django_fix` reads the SQL Django wrote for the repeated statement and
+names the remedy (``select_related``, ``prefetch_related``, ...), saying when it is
+guessing. Pure: stdlib only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pytest_queryplan.core.report.callsite import CallSite
+
+#: Repeats of one statement from one line before it is a finding (ini default).
+THRESHOLD = 5
+
+# Transaction control repeats by design (a savepoint per atomic block): never N+1.
+_CONTROL = re.compile(
+    r"\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|START|SET|SHOW|RESET)\b", re.IGNORECASE
+)
+# Django's WHERE for a related-object read: one equality on one column, then at most an
+# ORDER BY and a LIMIT. ``"t"."col" = %s`` (or ``?`` in a shape).
+_ONE_KEY = re.compile(
+    r'\sWHERE\s+"(?P<table>[^"]+)"\."(?P<column>[^"]+)"\s*=\s*(?:%s|\?|\$\d+)'
+    r"(?:\s+ORDER BY\s[^()]*?)?(?:\s+LIMIT\s+(?P<limit>\d+|\?))?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_FROM = re.compile(r'\sFROM\s+"(?P<table>[^"]+)"', re.IGNORECASE)
+_VERB = re.compile(r"\s*(\w+)")
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The Django remedy for a repeat: ``method`` (``select_related``, ``prefetch_related``,
+    ``annotate``, ``bulk_create``, ``bulk_update``, ``delete``; None when unsure) and the
+    sentence that says it. ``sure`` is False when the SQL fits more than one cause."""
+
+    method: str | None
+    text: str
+    sure: bool = True
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """One statement shape run ``count`` times from ``call_site``; ``sql`` is the first run's."""
+
+    shape: str
+    sql: str
+    call_site: CallSite | None
+    count: int
+
+    @property
+    def fix(self) -> Fix:
+        return django_fix(self.sql)
+
+
+def repeats(
+    queries: Iterable[tuple[str, CallSite | None, str]], threshold: int = THRESHOLD
+) -> list[Repeat]:
+    """The repeats among a test body's queries, in the order each was first run.
+
+    ``queries`` are ``(sql_shape, call_site, sql)`` in the order they ran; the SQL of the
+    first query of each group is kept for the message and the fix. Transaction control
+    (savepoints, ``SET``) is never a repeat. ``threshold`` below 2 is taken as 2.
+    """
+    threshold = max(threshold, 2)
+    counts: dict[tuple[str, CallSite | None], int] = {}
+    first: dict[tuple[str, CallSite | None], str] = {}
+    for shape, site, sql in queries:
+        key = (shape, site)
+        if key not in counts:
+            if _CONTROL.match(shape):
+                continue
+            first[key] = sql
+            counts[key] = 0
+        counts[key] += 1
+    return [
+        Repeat(shape, first[(shape, site)], site, count)
+        for (shape, site), count in counts.items()
+        if count >= threshold
+    ]
+
+
+def django_fix(sql: str) -> Fix:
+    """The remedy for ``sql`` run once per row, read from the SQL Django writes.
+
+    ``WHERE "t"."id" = %s LIMIT 21`` is a forward foreign key or one-to-one read (or a
+    ``get(pk=...)`` in a loop); ``WHERE "t"."x_id" = %s`` without LIMIT is a reverse
+    foreign key or a many-to-many (``prefetch_related``); with ``LIMIT 21`` a reverse
+    one-to-one; ``COUNT(*)`` and ``exists()`` per row want an annotation.
+    """
+    found = _VERB.match(sql)
+    verb = found.group(1).upper() if found else ""
+    if verb == "INSERT":
+        return Fix("bulk_create", "rows inserted one by one: create them with bulk_create().")
+    if verb == "UPDATE":
+        return Fix(
+            "bulk_update",
+            "rows updated one by one: bulk_update() the objects, or one queryset.update().",
+        )
+    if verb == "DELETE":
+        return Fix("delete", "rows deleted one by one: delete them with one queryset.delete().")
+    key = _ONE_KEY.search(sql)
+    found = _FROM.search(sql)
+    table = found["table"] if found else "?"
+    if verb not in ("SELECT", "WITH") or key is None:
+        return Fix(
+            None,
+            "the same query once per row: fetch the rows in one query (select_related, "
+            "prefetch_related, or a filter(...__in=...) on the values the loop uses).",
+            sure=False,
+        )
+    column, limited = key["column"], key["limit"] is not None
+    by = f'"{key["table"]}"."{column}"'
+    head = sql[: key.start()]
+    loads = "to the query that loads the rows the loop walks"
+    if re.search(r"\bCOUNT\(", head, re.IGNORECASE):
+        return Fix(
+            "annotate",
+            f'"{table}" rows counted by {by}, once per row: count them in the query that '
+            'loads the rows, .annotate(n=Count("<related name>")).',
+        )
+    if re.match(r'\s*SELECT\s+(%s|\?|1)\s+AS\s+"a"\s', head, re.IGNORECASE):
+        return Fix(
+            "annotate",
+            f'.exists() on "{table}" by {by}, once per row: .annotate(has=Exists(...)) on '
+            "the query that loads the rows, or prefetch_related and test the list.",
+        )
+    if column == "id" and limited:
+        return Fix(
+            "select_related",
+            f'one "{table}" row per query by {by}: a foreign key or one-to-one followed '
+            f'in a loop. Add .select_related("<field>") {loads} (or in_bulk() for ids '
+            "you hold).",
+        )
+    if column.endswith("_id") and limited:
+        return Fix(
+            "select_related",
+            f'one "{table}" row per query by {by}: likely a reverse one-to-one followed in '
+            f'a loop (or a .get() by that key). Add .select_related("<related name>") {loads}.',
+            sure=False,
+        )
+    if column.endswith("_id"):
+        return Fix(
+            "prefetch_related",
+            f'"{table}" rows by {by}, once per row: a reverse foreign key or a many-to-many '
+            f'read in a loop. Add .prefetch_related("<related name>") {loads}.',
+        )
+    return Fix(
+        None,
+        f'"{table}" rows by {by}, once per row: fetch them in one query '
+        f"(.filter({column}__in=...), select_related or prefetch_related).",
+        sure=False,
+    )

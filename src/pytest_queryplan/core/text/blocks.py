@@ -1,0 +1,114 @@
+"""The pieces every failure text is made of: a query's SQL and marked plan, the mode line,
+suggestions, counts. Pure; ``messages.py`` and its two siblings assemble them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, cast
+
+from pytest_queryplan.core.checks.modes import Mode
+from pytest_queryplan.core.text.sql import format_sql
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.checks.dialect import Dialect
+    from pytest_queryplan.core.checks.verdict import Mark, Offense, Verdict
+    from pytest_queryplan.core.plan.tree import PlanNode
+    from pytest_queryplan.core.report.callsite import CallSite
+
+VERBOSE_HINT = "(run pytest with -v for costs, row estimates and all conditions)"
+
+
+def shown(site: CallSite) -> str:
+    """A call site with its path relative to the working directory when under it."""
+    return str(site.relative_to(os.getcwd()))
+
+
+def indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def mark_text(mark: Mark) -> str:
+    reason = mark.reason
+    if reason == "seq-scan":
+        return f"<-- sequential scan, not {mark.index}"
+    if reason == "other-index":
+        return f"<-- {mark.index} used instead"
+    if reason == "forbidden":
+        return f"<-- forbidden: {mark.index}"
+    if reason == "filtered-seq-scan":
+        return "<-- sequential scan with a Filter"
+    if reason == "used":
+        return f"<-- uses {mark.index}"
+    if reason == "partly-used":
+        return f"<-- {mark.index} scanned, but a key column's condition left to the Filter"
+    if reason == "filter-left":
+        return f"<-- Filter checks {mark.index} row by row"
+    if reason == "full-walk":
+        return f"<-- {mark.index} read whole: no Index Cond"
+    if reason == "filtered-index-walk":
+        return f"<-- whole index {mark.index} walked with a Filter (no Index Cond)"
+    return f"<-- {reason}"
+
+
+def query_block(offense: Offense, verbose: bool) -> str:
+    query = offense.query
+    lines = []
+    if query.site is not None:
+        test = f" (test: {shown(query.test_site)})" if query.test_site is not None else ""
+        lines.append(f"Run by: {shown(query.site)}{test}")
+    lines += ["SQL:", indent(format_sql(query.sql))]
+    if query.plan is None:
+        lines += ["Plan: could not be explained:", indent(query.error or "unknown error")]
+    else:
+        marks: dict[PlanNode, str] = {m.node: mark_text(m) for m in offense.marks}
+        lines += ["Plan:", indent(query.plan.render(marks=marks, verbose=verbose))]
+    return "\n".join(lines)
+
+
+def dialect_of(verdict: Verdict) -> Dialect:
+    """The dialect that explained the verdict's queries (``checks.judge`` sets it)."""
+    if verdict.dialect is None:
+        raise ValueError(f"a {verdict.kind} verdict reached the renderer without its dialect")
+    return cast("Dialect", verdict.dialect)
+
+
+def mode_line(verdict: Verdict) -> str:
+    queries = [o.query for o in (*verdict.offenses, *verdict.proof)]
+    mode = Mode(queries[0].mode) if queries else Mode.FORCED
+    return f"({dialect_of(verdict).mode_text(mode)})"
+
+
+def queries_text(offenses: Sequence[Offense], verbose: bool) -> list[str]:
+    lines = []
+    for number, offense in enumerate(offenses, 1):
+        lines.append("")
+        runs = f" (run {offense.runs} times)" if offense.runs > 1 else ""
+        if len(offenses) > 1:
+            lines.append(f"Query {number} of {len(offenses)}{runs}:")
+        elif runs:
+            lines.append(f"The query{runs}:")
+        lines.append(query_block(offense, verbose))
+    return lines
+
+
+def suggestion_lines(verdict: Verdict) -> list[str]:
+    lines = []
+    for found in verdict.suggestions:
+        lines += ["", found.render()]
+    return lines
+
+
+def near_misses(name: str, candidates: Iterable[str]) -> list[str]:
+    """Only names close enough to be a typo of ``name``: an unrelated one misleads."""
+    return difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.85)
+
+
+def keys_text(names: Iterable[str]) -> str:
+    return ", ".join(names) or "none"

@@ -1,0 +1,75 @@
+"""Failure texts of the node checks: forbidden node types, tables read whole with a
+Filter, and a ``tables=`` naming a table no query read. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pytest_queryplan.core.text.blocks import (
+    indent,
+    mode_line,
+    near_misses,
+    queries_text,
+    shown,
+    suggestion_lines,
+)
+from pytest_queryplan.core.text.sql import format_sql
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.checks.verdict import Verdict
+    from pytest_queryplan.core.report.nplusone import Repeat
+
+
+def findings(verdict: Verdict, verbose: bool) -> list[str]:
+    """Forbidden node types, or filtered full reads, in the plans."""
+    check, offenses = verdict.check, verdict.offenses
+    tables = check.tables
+    where = f" on {', '.join(tables)}" if tables else ""
+    if verdict.kind == "forbidden-node":
+        head = (
+            f"Forbidden plan nodes ({', '.join(check.node_types)}){where} in "
+            f"{len(offenses)} query plan(s)."
+        )
+    else:
+        head = (
+            f"Tables read whole with a Filter{where} in {len(offenses)} query plan(s): a "
+            "WHERE clause that no index served."
+        )
+    lines = [head, mode_line(verdict)] + queries_text(offenses, verbose)
+    lines += suggestion_lines(verdict)
+    if verdict.kind == "filtered-full-read":
+        lines += [
+            "",
+            "Hint: add an index for the filter, or exempt a table that is honestly read "
+            "whole with allow_seq_scan=[...] (or ini queryplan_allow_seq_scan).",
+        ]
+    return lines
+
+
+def unknown_table(verdict: Verdict) -> list[str]:
+    """``tables=`` names a table no query read: the check could never have failed."""
+    lines = []
+    for table in verdict.unread:
+        close = near_misses(table, verdict.tables_read)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        lines.append(f"tables=[...] names {table}, which none of the test's queries read.{hint}")
+    lines.append(f"The queries read: {', '.join(verdict.tables_read) or 'no table'}.")
+    lines.append("Hint: name the tables as the database calls them (Model._meta.db_table).")
+    return lines
+
+
+def repeat_text(repeat: Repeat, threshold: int, verbose: bool) -> str:
+    """A repeated query (N+1): where it ran from, how often, the SQL, and the Django fix."""
+    where = f" from {shown(repeat.call_site)}" if repeat.call_site is not None else ""
+    fix = repeat.fix
+    lines = [
+        f"Repeated query (N+1): the same statement ran {repeat.count} times{where} "
+        f"(the threshold is {threshold}): one query per row where one or two would do.",
+        "SQL (the first run):",
+        indent(format_sql(repeat.sql)),
+        f"Fix: {fix.text}" if fix.sure else f"Fix (a guess from the SQL): {fix.text}",
+        "(For one test that means it: @pytest.mark.queryplan(allow_repeats=N); for the "
+        "suite: ini queryplan_nplusone_threshold.)",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,278 @@
+"""Whether a scan of an index *serves* the query, judged from the plan's condition text.
+
+This module owns that rule and the reading of EXPLAIN condition text it needs. A scan
+serves when it has an Index Cond (or, without one, delivers ORDER BY under a Limit, or
+reads a partial index) and no condition on a key column of the index is left to a Filter:
+the scan's own, or the Bitmap Heap Scan's above a Bitmap Index Scan (a Recheck Cond is no
+Filter). It also finds *filtered full reads*. Pure: stdlib only. Condition text is
+tokenized (literals, quoted names, brackets), so ``'a AND b'`` or ``"desc"`` cannot mislead.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+from pytest_queryplan.core.checks.service import Cause, Service
+from pytest_queryplan.core.plan.node import PlanNode
+from pytest_queryplan.core.plan.tree import Plan
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.checks.catalog import IndexInfo
+
+# Whitespace matches no group and is dropped; "other" catches what EXPLAIN never prints.
+_TOKEN = re.compile(
+    r"""\s+|(?P<str>'(?:[^']|'')*')|(?P<qid>"(?:[^"]|"")*")|(?P<num>\d+(?:\.\d+)?)
+    |(?P<param>\$\d+)|(?P<ident>[A-Za-z_][A-Za-z0-9_$]*)|(?P<cast>::)|(?P<punct>[()\[\],.])
+    |(?P<op>[-+*/<>=~!@#%^&|?]+)|(?P<other>.)""",
+    re.VERBOSE,
+)
+# Uppercase words followed by "(" that are syntax rather than a function wrapping a column.
+_NOT_CALLS = frozenset({"ANY", "ALL", "SOME", "ARRAY", "ROW", "EXISTS", "IN", "NOT", "AND", "OR"})
+_PATTERN_OPS = frozenset({"~~", "~~*", "~", "~*"})
+_NEGATIONS = frozenset({"<>", "!=", "<> ALL", "!= ALL", "NOT", "IS DISTINCT FROM", "!~~", "!~"})
+# Casts among these relabel the same bytes; a btree on the column still applies.
+_TEXT_TYPES = frozenset({"text", "character varying", "varchar"})
+# Nodes that pass their input's order on unchanged (a join, its outer input's).
+_JOINS = ("Nested Loop", "Merge Join")
+_ORDER_KEEPING = frozenset({*_JOINS, "Result", "Unique", "LockRows", "Subquery Scan",
+    "Gather Merge", "Merge Append", "ProjectSet", "Materialize", "Group", "WindowAgg"})  # fmt: skip
+
+Token = tuple[str, str]  # (kind, text)
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+class _Condition:
+    """One condition's tokens, with each bracket's partner, and what can be read from them."""
+
+    def __init__(self, text: str) -> None:
+        found = [match for match in _TOKEN.finditer(text) if match.lastgroup]
+        self.text, self.spans = text, [match.span() for match in found]
+        self.tokens: list[Token] = [(match.lastgroup or "", match.group()) for match in found]
+        self.partner: dict[int, int] = {}
+        stack: list[int] = []
+        for i, (_, token) in enumerate(self.tokens):
+            if token in ("(", "["):
+                stack.append(i)
+            elif token in (")", "]") and stack:
+                j = stack.pop()
+                self.partner[i], self.partner[j] = j, i
+
+    def text_of(self, lo: int, hi: int) -> str:
+        return self.text[self.spans[lo][0] : self.spans[hi - 1][1]]
+
+    def strip(self, lo: int, hi: int) -> tuple[int, int]:
+        """Drop parentheses that wrap the whole of ``tokens[lo:hi]``."""
+        while hi - lo > 1 and self.tokens[lo][1] == "(" and self.partner.get(lo) == hi - 1:
+            lo, hi = lo + 1, hi - 1
+        return lo, hi
+
+    def outside(self, lo: int, hi: int) -> Iterator[int]:
+        """Indexes in ``[lo, hi)`` not inside a bracket pair (the opening one included)."""
+        while lo < hi:
+            yield lo
+            lo = self.partner.get(lo, lo) + 1 if self.tokens[lo][1] in ("(", "[") else lo + 1
+
+    def split(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Token ranges of the AND-ed parts of ``tokens[lo:hi]``, nested ANDs flattened."""
+        lo, hi = self.strip(lo, hi)
+        ands = [i for i in self.outside(lo, hi) if self.tokens[i] == ("ident", "AND")]
+        if not ands:
+            return [(lo, hi)] if hi > lo else []
+        bounds = [lo - 1, *ands, hi]
+        return [part for a, b in pairwise(bounds) for part in self.split(a + 1, b)]
+
+    def is_call(self, i: int) -> bool:
+        """Whether token ``i`` is the "(" that opens a function call's arguments."""
+        kind, name = self.tokens[i - 1] if i and self.tokens[i][1] == "(" else ("", "")
+        return kind == "ident" and name not in _NOT_CALLS and (name.islower() or name.isupper())
+
+    def type_end(self, i: int) -> int:
+        """The index just past the type name that starts at ``i`` (after a ``::``)."""
+        tokens = self.tokens  # type names are lowercase or quoted; keywords are uppercase
+        while i < len(tokens) and tokens[i][0] in ("qid", "ident") and not tokens[i][1].isupper():
+            i += 1
+        while i < len(tokens) and tokens[i][1] in ("(", "[") and i in self.partner:
+            i = self.partner[i] + 1
+        return i
+
+    def normal(self, alias: str | None) -> list[tuple[str, int]]:
+        """(text, index) of each token but parentheses: names unquoted, ``alias.`` dropped,
+        a cast as one token (``::text``), so ``upper(role::text)`` is ``upper((role)::text)``."""
+        out: list[tuple[str, int]] = []
+        i = 0
+        while i < len(self.tokens):
+            token, step = self.tokens[i], 1
+            if token[1] == "." and out and alias is not None and out[-1][0] == alias:
+                out.pop()
+            elif token[0] == "cast":
+                step = self.type_end(i + 1) - i
+                out.append(("::" + self.text_of(i + 1, i + step), i))
+            elif token[1] not in ("(", ")"):
+                out.append((_name(token), i))
+            i += step
+        return out
+
+    def references(self, key: str, alias: str | None) -> list[tuple[int, int, str]]:
+        """(first token, last token, the cast right after it or "") wherever ``key`` occurs:
+        not as a function's name, nor qualified by another relation's alias."""
+        want = [text for text, _ in _Condition(key).normal(None)]
+        have = self.normal(alias)
+        texts, n, found = [*(text for text, _ in have), ""], len(want), []
+        for i in range(len(have) - n + 1):
+            last = have[i + n - 1][1]
+            called = last + 1 < len(self.tokens) and self.tokens[last + 1][1] == "("
+            if texts[i : i + n] == want and not called and (i == 0 or texts[i - 1] != "."):
+                cast = texts[i + n][2:] if texts[i + n].startswith("::") else ""
+                found.append((have[i][1], last, cast))
+        return found
+
+    def operator(self) -> str:
+        """The outermost operator: ``=``, ``<> ALL``, ``~~``, ``IS NOT NULL``, ``OR``, ``NOT``."""
+        words = [self.tokens[i] for i in self.outside(*self.strip(0, len(self.tokens)))]
+        if ("ident", "OR") in words or words[:1] == [("ident", "NOT")]:
+            return "OR" if ("ident", "OR") in words else "NOT"
+        for n, (kind, text) in enumerate(words):
+            if kind == "op":
+                follows = words[n + 1][1] if n + 1 < len(words) else ""
+                return f"{text} {follows}" if follows in ("ANY", "ALL", "SOME") else text
+            if text == "IS":
+                return " ".join(t for k, t in words[n:] if k == "ident" and t.isupper())
+        return ""
+
+    def classify(self, key: str, alias: str | None, own: str | None) -> tuple[str, str] | None:
+        """(kind, detail) when this Filter condition is on ``key`` (whose column's type is
+        ``own`` when known), else None."""
+        found = self.references(key, alias)
+        if not found:
+            return None
+        (first, last, cast), operator = found[0], self.operator()
+        calls = [j for j, k in self.partner.items() if j < first <= last < k and self.is_call(j)]
+        # Same type but for its typmod, or varchar read as text: a relabel, not a real cast.
+        bases = {re.sub(r"\(.*", "", name) for name in (cast, own or "text")}
+        if operator == "OR":
+            return "other", "OR"
+        if calls and _column(key) is not None:
+            return "function", self.tokens[min(calls) - 1][1].lower()
+        if cast and len(bases) > 1 and not bases <= _TEXT_TYPES:
+            return "cast", f"{own} -> {cast}" if own else cast
+        if operator in _PATTERN_OPS or operator in _NEGATIONS:
+            return ("pattern" if operator in _PATTERN_OPS else "operator"), operator
+        return "other", operator
+
+
+def conjuncts(text: str | None) -> list[str]:
+    """The AND-ed sub-conditions of an EXPLAIN condition, outer parentheses removed; only
+    top-level ANDs split, so an OR (or NOT) stays one sub-condition, whole."""
+    cond = _Condition(text or "")
+    return [cond.text_of(lo, hi) for lo, hi in cond.split(0, len(cond.tokens))]
+
+
+def _name(token: Token) -> str:
+    return token[1][1:-1].replace('""', '"') if token[0] == "qid" else token[1]
+
+
+def _column(key: str) -> str | None:
+    """The column a key names, unquoted; None for an expression key."""
+    tokens = _Condition(key).tokens
+    return _name(tokens[0]) if len(tokens) == 1 else None
+
+
+def heap_of(node: PlanNode) -> PlanNode | None:
+    """The Bitmap Heap Scan above a Bitmap Index Scan (through BitmapAnd/BitmapOr)."""
+    parent = node.parent if node.node_type == "Bitmap Index Scan" else None
+    while parent is not None and parent.node_type in ("BitmapAnd", "BitmapOr"):
+        parent = parent.parent
+    return parent if parent is not None and parent.node_type == "Bitmap Heap Scan" else None
+
+
+def _under_limit(node: PlanNode) -> bool:
+    """Whether the scan's rows reach a Limit in the scan's order (no Sort between)."""
+    child, parent = node, node.parent
+    while parent is not None and parent.node_type != "Limit":
+        kind, outer = parent.node_type, parent.children[0] is child
+        grouped = kind == "Aggregate" and parent.raw.get("Strategy") == "Sorted"
+        if not (kind in _ORDER_KEEPING or grouped) or (kind in _JOINS and not outer):
+            return False
+        child, parent = parent, parent.parent
+    return parent is not None
+
+
+def service(
+    node: PlanNode,
+    keys: Sequence[str],
+    *,
+    partial: bool = False,
+    column_types: Mapping[str, str] | None = None,
+) -> Service:
+    """Judge one scan of an index; ``keys`` are its key columns or expressions, as the
+    catalog gives them (``pg_get_indexdef(oid, k, true)``); ``column_types`` (column to
+    type, optional) names both sides of a cast and tells a relabel from a real cast."""
+    keys = tuple(keys)
+    heap = heap_of(node)
+    alias = node.alias or (heap.alias if heap is not None else None)
+    filter_text = heap.filter if heap is not None else node.filter
+    cond_parts = [_Condition(text) for text in conjuncts(node.index_cond)]
+    in_cond = tuple(k for k in keys if any(c.references(k, alias) for c in cond_parts))
+    causes: list[Cause] = []
+    filtered: set[str] = set()
+    for text, key in ((text, key) for text in conjuncts(filter_text) for key in keys):
+        column = _column(key)
+        own = (column_types or {}).get(column) if column else None
+        found = _Condition(text).classify(key, alias, own)
+        # A LIKE on a key in the Index Cond: the planner searched the pattern's fixed
+        # prefix as a range there, and rechecks the pattern here. Not left to the Filter.
+        if found is not None and (found[0] != "pattern" or key not in in_cond):
+            causes.append(Cause(column or key, found[0], text, found[1]))
+            filtered.add(key)
+    full_walk = node.index_cond is None
+    walks = node.node_type in ("Index Scan", "Index Only Scan")
+    return Service(
+        index_name=node.index_name or "",
+        node=node,
+        heap=heap,
+        index_cond=node.index_cond,
+        filter=filter_text,
+        keys=keys,
+        keys_in_cond=in_cond,
+        keys_in_filter=tuple(k for k in keys if k in filtered),
+        full_walk=full_walk,
+        ordered_limit=full_walk and walks and _under_limit(node),
+        partial=partial,
+        causes=tuple(causes),
+        skips_leading_key=bool(keys) and bool(in_cond) and keys[0] not in in_cond,
+    )
+
+
+def index_scans(plan: Plan, names: Collection[str]) -> list[PlanNode]:
+    """Every scan of an index named in ``names`` (a partitioned index's attached ones too,
+    when the caller includes them), in plan order."""
+    wanted = {names} if isinstance(names, str) else set(names)
+    return [node for node in plan.nodes() if node.index_name in wanted]
+
+
+def plainly_served(node: PlanNode, info: IndexInfo) -> bool:
+    """Served without reading the conditions: an Index Cond that names the leading key
+    (any key, for a method without one), and no Filter on the scan or its heap. Anything
+    else goes through ``service``, which reads them."""
+    if not node.index_cond or node.filter is not None:
+        return False
+    heap = heap_of(node)
+    if heap is not None and heap.filter is not None:
+        return False
+    if info.method != "btree":
+        return True
+    pattern = _named(info.columns[0] if info.columns else "")
+    # None: an expression key; let service() compare it.
+    return pattern is not None and pattern.search(node.index_cond) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _named(column: str) -> re.Pattern[str] | None:
+    """The column as a whole name (bare or quoted, not another relation's) in a condition."""
+    if not _PLAIN_NAME.fullmatch(column):
+        return None
+    return re.compile(rf'(?<![\w."])"?{re.escape(column)}"?(?![\w"])')

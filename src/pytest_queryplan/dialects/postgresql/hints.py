@@ -1,0 +1,178 @@
+"""PostgreSQL's advice when an index did not serve the query: one line per reason a key
+column's condition was left to the Filter, and what a query says instead of a partial
+index's predicate.
+
+This module owns the wording: what each :class:`~.service.Cause` means, and the fix that
+usually applies, in Django terms first. Pure: stdlib only; it reads a
+:class:`~.service.Service` and, optionally, the table's column types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from pytest_queryplan.core.checks.service import Cause, Service
+from pytest_queryplan.dialects.postgresql.conditions import conjuncts
+from pytest_queryplan.dialects.postgresql.expressions import ParseError, parse, to_sql
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.checks.catalog import IndexInfo
+
+__all__ = ["cause_hints", "predicate_gaps", "service_hints"]
+
+_NAME_LIMIT = 30  # Django's Index.max_name_length
+# SQL functions Django builds from these expressions; the hint names the Django one.
+_DJANGO_FUNCTIONS = {
+    "upper": "Upper",
+    "lower": "Lower",
+    "btrim": "Trim",
+    "length": "Length",
+    "abs": "Abs",
+    "coalesce": "Coalesce",
+}
+_NEGATIONS = {
+    "<>": "<> (exclude(field=value))",
+    "!=": "<> (exclude(field=value))",
+    "<> ALL": "NOT IN (exclude(field__in=...))",
+    "!= ALL": "NOT IN (exclude(field__in=...))",
+    "NOT": "NOT",
+    "IS DISTINCT FROM": "IS DISTINCT FROM",
+}
+
+
+def cause_hints(service: Service, column_types: Mapping[str, str] | None = None) -> list[str]:
+    """One advice line per condition on a key column that was left to the Filter."""
+    types = column_types or {}
+    return [
+        _cause_hint(cause, _table(service), types.get(cause.column)) for cause in service.causes
+    ]
+
+
+def service_hints(service: Service, column_types: Mapping[str, str] | None = None) -> list[str]:
+    """Advice lines, one per cause, then one for a full read of the index when neither an
+    ORDER BY under a LIMIT nor a partial index's predicate made it worthwhile."""
+    lines = cause_hints(service, column_types)
+    if service.full_walk and not service.ordered_limit and not service.partial:
+        filtered = " and every row filtered" if service.filter else ""
+        lines.append(
+            f"no Index Cond: {service.index_name} was read whole{filtered}; reading an index"
+            " whole pays only when it delivers the query's ORDER BY under a LIMIT"
+            " (no Sort above it)"
+        )
+    return lines
+
+
+def _table(service: Service) -> str:
+    node = service.heap if service.heap is not None else service.node
+    return node.relation_name or "table"
+
+
+def _index_name(table: str, *parts: str) -> str:
+    # "shop_book" -> "book": Django tables are "<app>_<model>", as suggest.py assumes.
+    words = [table.split("_", 1)[-1], *(re.sub(r"\W+", "_", p).strip("_") for p in parts)]
+    base = "_".join(words).lower()
+    return base[: _NAME_LIMIT - 4].rstrip("_") + "_idx"
+
+
+def _cause_hint(cause: Cause, table: str, column_type: str | None) -> str:
+    column, condition = cause.column, cause.condition
+    if cause.kind == "function":
+        django = _DJANGO_FUNCTIONS.get(cause.detail)
+        if django is None:
+            fix = f"Index the expression {cause.detail}(...) (an expression index)"
+        else:
+            name = _index_name(table, column, cause.detail)
+            fix = f'Index the expression, models.Index({django}("{column}"), name="{name}")'
+        return (
+            f'{column}: {cause.detail}() on the column, "{condition}", is checked row by row:'
+            f" the index holds {column} itself. {fix}, or filter on the plain column."
+        )
+    if cause.kind == "cast":
+        source, _, target = cause.detail.rpartition(" -> ")
+        source = source or column_type or "its own type"
+        return (
+            f'{column}: the column ({source}) is cast to {target} in "{condition}", so the'
+            f" index, which orders {source} values, cannot be searched with it. Compare with a"
+            f" value of the column's type ({source}), not a Decimal, Cast or Value of another."
+        )
+    if cause.kind == "pattern":
+        return _pattern_hint(cause, table, column_type)
+    if cause.kind == "operator":
+        shown = _NEGATIONS.get(cause.detail, cause.detail)
+        return (
+            f'{column}: {shown} in "{condition}" is checked row by row: a btree searches'
+            ' equality and ranges, not "all but". Filter on the values wanted (=, __in, a'
+            " range), or accept the row-by-row check."
+        )
+    if cause.detail == "OR":
+        return (
+            f'{column}: the OR in "{condition}" is checked row by row: an index can answer an'
+            " OR only when every side of it can be searched (a BitmapOr). Index the other"
+            " side's column, or split the query."
+        )
+    if cause.detail == "= ANY":
+        return (
+            f'{column}: IN in "{condition}" is left to the Filter: before PostgreSQL 17 the'
+            " planner often does so for a key after the first; 17 and later search it."
+        )
+    return f'{column}: "{condition}" is checked row by row, not searched in the index.'
+
+
+def _pattern_hint(cause: Cause, table: str, column_type: str | None) -> str:
+    column, condition = cause.column, cause.condition
+    literal = re.search(r"'((?:[^']|'')*)'", condition)
+    wildcard_first = literal is not None and literal.group(1)[:1] in ("%", "_")
+    if cause.detail != "~~" or wildcard_first:
+        what = "starts with a wildcard" if wildcard_first else "is not a case-sensitive LIKE"
+        return (
+            f'{column}: the pattern in "{condition}" {what}, so no btree can search it. A'
+            ' trigram index can: GinIndex(fields=[...], opclasses=["gin_trgm_ops"]) from'
+            " django.contrib.postgres, with the pg_trgm extension."
+        )
+    if column_type is None:
+        opclass, note = "varchar_pattern_ops", " (text_pattern_ops for a text column)"
+    else:
+        text = column_type.startswith("text")
+        opclass, note = ("text_pattern_ops" if text else "varchar_pattern_ops"), ""
+    name = _index_name(table, column, "like")
+    return (
+        f'{column}: LIKE (startswith) in "{condition}" is checked row by row: a plain btree'
+        " cannot search a LIKE prefix under the database's collation. Add one with the"
+        f' pattern opclass, models.Index(fields=["{column}"], name="{name}",'
+        f' opclasses=["{opclass}"]){note}, which is what db_index=True adds to a CharField'
+        ' as its "_like" index.'
+    )
+
+
+def _normal(condition: str) -> tuple[str, frozenset[str]]:
+    """A condition as comparable text, and the columns it names (qualifiers dropped)."""
+    try:
+        tree = parse(condition).unqualified()
+    except ParseError:
+        return " ".join(condition.split()), frozenset()
+    columns = frozenset(to_sql(c, always_quote=False) for c in tree.columns())
+    return to_sql(tree, always_quote=False), columns
+
+
+def predicate_gaps(info: IndexInfo, conditions: Iterable[str]) -> list[str]:
+    """For each part of a partial index's predicate the query's conditions do not state:
+    what the query says about that column instead (another value, a bound parameter, or
+    nothing). Empty when every part is stated."""
+    stated = [_normal(part) for condition in conditions for part in conjuncts(condition)]
+    texts = {text for text, _ in stated}
+    gaps = []
+    for part in conjuncts(info.predicate):
+        text, columns = _normal(part)
+        if text in texts:
+            continue
+        said = sorted({t for t, named in stated if columns & named})
+        if not said:
+            what = f"no condition on {', '.join(sorted(columns)) or 'its columns'}"
+        elif any(re.search(r"\$\d+", t) for t in said):
+            what = f"a bound parameter, {' AND '.join(said)}, which the planner cannot prove"
+        else:
+            what = " AND ".join(said)
+        gaps.append(f"the predicate says {text}; the query: {what}")
+    return gaps

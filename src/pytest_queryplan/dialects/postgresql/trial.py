@@ -1,0 +1,126 @@
+"""Index suggestions that are proven, or not made.
+
+For each full read a failure points at, ``suggest.propose`` writes the index that would
+serve its Filter (or says why none would). Before it is shown, the index is created
+inside the rolled-back savepoint and the query explained again (``Catalog.replan``): only
+an index the planner then scans with an Index Cond is suggested, marked verified; one it
+passes over becomes the reason no index is suggested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pytest_queryplan.core.checks.modes import Mode
+from pytest_queryplan.core.checks.verdict import FULL_READS
+from pytest_queryplan.dialects.postgresql.expressions import quote
+from pytest_queryplan.dialects.postgresql.suggest import IndexSuggestion, NoSuggestion, propose
+
+if TYPE_CHECKING:
+    from pytest_queryplan.core.checks.dialect import Catalog
+    from pytest_queryplan.core.checks.verdict import Offense
+    from pytest_queryplan.core.plan.tree import PlanNode
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """An index suggestion and how far it was proven: ``verified`` when the planner used
+    it; otherwise ``untried`` says why it could not be tried."""
+
+    suggestion: IndexSuggestion
+    verified: bool
+    untried: str = ""
+
+    def render(self) -> str:
+        text = self.suggestion.render(verified=self.verified)
+        return f"{text}\n    (not tried: {self.untried})" if self.untried else text
+
+
+def _proposal(node: PlanNode, catalog: Catalog) -> IndexSuggestion | NoSuggestion:
+    table, condition = node.relation_name or "", node.filter or ""
+    return propose(
+        table,
+        condition,
+        column_types=catalog.column_types(table),
+        field_names=catalog.field_names(table),
+        existing=catalog.indexes_on([table]),
+        names=catalog.index_names,
+        alias=node.alias,
+    )
+
+
+def existing_cover(node: PlanNode, catalog: Catalog) -> str | None:
+    """The existing index that already serves ``node``'s Filter, said as a fact, or None.
+
+    An index walked whole with a Filter while such an index exists is the planner's choice
+    for a small test table (forced mode leaves it only index paths, and one of them reads
+    the whole table in order), not a query that lost its index.
+    """
+    if not node.relation_name or not node.filter:
+        return None
+    found = _proposal(node, catalog)
+    if isinstance(found, NoSuggestion) and found.reason == "already-indexed":
+        return found.detail
+    return None
+
+
+def suggest_for(offenses: Iterable[Offense], catalog: Catalog) -> tuple[object, ...]:
+    """One proven suggestion (or reason for none) per distinct (table, filter) read whole
+    in forced mode. Natural mode suggests nothing: a small table is rightly read whole."""
+    found: dict[tuple[str, str], object] = {}
+    for offense in offenses:
+        query = offense.query
+        if query.mode != Mode.FORCED or query.plan is None:
+            continue
+        for mark in offense.marks:
+            node = mark.node
+            table, condition = node.relation_name, node.filter
+            if mark.reason not in FULL_READS or not table or not condition:
+                continue
+            if (table, condition) in found:
+                continue
+            proposal = _proposal(node, catalog)
+            if isinstance(proposal, IndexSuggestion):
+                proposal = _tried(proposal, offense, catalog)
+            found[(table, condition)] = proposal
+    return tuple(found.values())
+
+
+#: Raised (inside the savepoint) when the new index cannot be used in this transaction.
+_CHECK_XMIN = (
+    "DO $$BEGIN IF (SELECT indcheckxmin FROM pg_index WHERE indexrelid = '{name}'::regclass) "
+    "THEN RAISE EXCEPTION 'queryplan: indcheckxmin'; END IF; END$$"
+)
+_UNUSABLE = (
+    "PostgreSQL cannot use an index inside the transaction that created it after the "
+    "same transaction changed rows of its table (pg_index.indcheckxmin)"
+)
+
+
+def _tried(suggestion: IndexSuggestion, offense: Offense, catalog: Catalog) -> object:
+    create = [
+        # A deferred foreign-key check the test queued would make CREATE INDEX refuse
+        # ("pending trigger events"); run it now, inside the savepoint only.
+        "SET CONSTRAINTS ALL IMMEDIATE",
+        suggestion.as_sql().replace(" CONCURRENTLY", "", 1),  # not inside a transaction
+        # An index the planner may not use yet must not read as one it declined.
+        _CHECK_XMIN.format(name=quote(suggestion.name)),
+    ]
+    try:
+        plan = catalog.replan(offense.query, create=create)
+    except Exception as exc:  # noqa: BLE001 - a lock not granted in time, for one
+        reason = str(exc).splitlines()[0].removeprefix("PostgreSQL could not EXPLAIN the query: ")
+        if "queryplan: indcheckxmin" in reason:
+            reason = _UNUSABLE
+        return Suggested(suggestion, verified=False, untried=reason)
+    scans = [node for node in plan.nodes() if node.index_name == suggestion.name]
+    if any(node.index_cond for node in scans):
+        return Suggested(suggestion, verified=True)
+    return NoSuggestion(
+        suggestion.table,
+        "planner-declined",
+        f"{suggestion.as_sql()} was created inside the rolled-back savepoint, and the "
+        "planner still did not search it",
+    )
