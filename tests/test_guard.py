@@ -236,3 +236,40 @@ def test_upstream_passes_under_the_guard(
             "guard: fail (mode forced, scope app), 0 findings in 0 tests",
         ]
     )
+
+
+SAID_ONCE = """
+import pytest
+from upstream.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.queryplan
+def test_marker_and_guard_ask_the_same():
+    assert not Customer.objects.filter(name="Acme").exists()
+
+
+def test_a_loop_of_the_same_lookup():
+    for _ in range(3):
+        assert not Customer.objects.filter(name="Acme").exists()
+"""
+
+
+def test_a_finding_is_said_once_and_a_repeat_once_with_its_count(
+    django_pytester: pytest.Pytester,
+) -> None:
+    """A bare marker and the guard ask one question of one query: the test fails with one
+    text, not the marker's and then the guard's again. A query the body ran three times
+    with the same finding is shown once, with its count."""
+    django_pytester.makepyfile(test_said=SAID_ONCE)
+    result = django_pytester.runpytest_subprocess("--queryplan-guard=fail")
+    result.assert_outcomes(failed=2)
+    text = result.stdout.str()
+    marker_failure = text.split("_ test_marker_and_guard_ask_the_same _")[1].split("_ test_a_")[0]
+    assert marker_failure.count("Seq Scan on upstream_customer  <-- sequential scan") == 1
+    assert "queryplan guard (--queryplan-guard=fail)" not in marker_failure
+    loop_failure = text.split("_ test_a_loop_of_the_same_lookup _")[1]
+    assert "queryplan guard (--queryplan-guard=fail)" in loop_failure
+    assert loop_failure.count("Seq Scan on upstream_customer  <-- sequential scan") == 1
+    assert "The query (run 3 times):" in loop_failure

@@ -64,6 +64,10 @@ CASES = {
 }
 
 
+#: The cases whose statement writes: the plan's root is the write (ModifyTable).
+WRITES = frozenset({"update", "delete"})
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_index_found_anywhere_in_plan(assert_uses_index, case):
     """Where the scan sits, not how well it serves (strict=False): in the join, the planner
@@ -72,12 +76,10 @@ def test_index_found_anywhere_in_plan(assert_uses_index, case):
     sql, params, index = CASES[case]
     plan = assert_uses_index((sql, params), index, strict=False)
     node = plan.find(index=index)[0]
-    if case != "update" and case != "delete":
-        assert node is not plan.root or case == "backward"
-    if case == "backward":
-        assert node.raw["Scan Direction"] == "Backward"
-    if case in ("update", "delete"):
-        assert plan.root.node_type == "ModifyTable"
+    # Nested in every case: the scan is never the plan's root.
+    assert node is not plan.root and node.depth > 0
+    assert (plan.root.node_type == "ModifyTable") == (case in WRITES)
+    assert node.raw["Scan Direction"] == ("Backward" if case == "backward" else "Forward")
 
 
 def test_the_same_sql_fails_for_an_index_it_cannot_use(assert_uses_index):

@@ -92,10 +92,10 @@ def explain(
     using: str = "default",
     mode: str | None = None,
     analyze: bool = False,
-    analyze_tables: bool | None = None,
     defaults: Defaults = DEFAULTS,
 ) -> Plan:
-    """Parse the plan of ``target`` (QuerySet, SQL, or ``(sql, params)``) on ``using``."""
+    """Parse the plan of ``target`` (QuerySet, SQL, or ``(sql, params)``) on ``using``;
+    ``defaults.analyze_tables`` says whether to ANALYZE its tables first."""
     chosen = defaults.mode_for(mode)
 
     def run() -> Plan:
@@ -107,7 +107,7 @@ def explain(
             params,
             mode=chosen,
             analyze=analyze,
-            analyze_tables=defaults.analyze_tables if analyze_tables is None else analyze_tables,
+            analyze_tables=defaults.analyze_tables,
         )
 
     return in_sync_thread(run)

@@ -1,5 +1,5 @@
-"""The session's queryplan report: test records added up, JSON in and out, merging shards,
-and the summary lines (printing them is ``terminal.py``'s job).
+"""The session's queryplan report: test records added up, JSON in and out, merging shards.
+(The summary's lines are ``summary.py``'s; writing any output is ``outputs/writers.py``'s.)
 
 Pure: stdlib only. Every list is sorted and findings are grouped by shape
 (``groups.py``), so a serial run, ``-n 2`` and merged shards give the same report; only
