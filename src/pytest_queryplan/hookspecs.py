@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest
+import pluggy
 
 if TYPE_CHECKING:
+    import pytest
+
     from pytest_queryplan.outputs.collector import ReportCollector
 
 
-@pytest.hookspec
+#: pytest's project marker, through pluggy itself: the oldest pytest supported (7.4) has
+#: no ``pytest.hookspec``.
+hookspec = pluggy.HookspecMarker("pytest")
+
+
+@hookspec
 def pytest_queryplan_write_report(
     collector: ReportCollector, terminalreporter: pytest.TerminalReporter | None
 ) -> None:
