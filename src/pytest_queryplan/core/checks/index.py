@@ -51,15 +51,24 @@ class IndexUsed:
         if not self.every and not self.strict:
             proof = _users(queries, {self.name})
             if proof:  # the common, passing case costs no catalog query at all
-                return Verdict(self, True, Kind.INDEX_USED, proof=proof, total=total)
+                dialect = catalog.dialect
+                return Verdict(
+                    self, True, Kind.INDEX_USED, proof=proof, total=total, dialect=dialect
+                )
         if not self.every and any(q.plan and self.name in q.plan.index_names for q in queries):
             # The index is in a plan: its key columns decide, no partition look-up needed.
             (info,) = catalog.index_info([self.name]) or (None,)
             if info is not None:
                 proof, _ = self._served(queries, frozenset({self.name}), info, catalog.dialect)
-                if proof:
+                if proof:  # the passing strict check: built with its dialect (no copy)
                     return Verdict(
-                        self, True, Kind.INDEX_USED, proof=proof, total=total, index=info
+                        self,
+                        True,
+                        Kind.INDEX_USED,
+                        proof=proof,
+                        total=total,
+                        index=info,
+                        dialect=catalog.dialect,
                     )
         names = catalog.attached_indexes(self.name)
         infos = {info.name: info for info in catalog.index_info(names)}

@@ -19,8 +19,12 @@ Check = IndexUsed | Forbidden | NoFilteredFullScan
 
 
 def judge(check: Check, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
-    """``check`` over ``queries``, with the catalog's dialect on the verdict."""
-    return replace(check.judge(queries, catalog), dialect=catalog.dialect)
+    """``check`` over ``queries``, with the catalog's dialect on the verdict (the passing
+    index check builds it so: copying a verdict costs more than judging one)."""
+    verdict = check.judge(queries, catalog)
+    if verdict.dialect is catalog.dialect:
+        return verdict
+    return replace(verdict, dialect=catalog.dialect)
 
 
 def judge_all(
