@@ -53,7 +53,7 @@ class MarkerSpec:
 
         strict = defaults.strict_for(self.strict)
         chosen: list[Check] = [
-            IndexUsed(name, block=True, strict=strict) for name in self.uses_index
+            IndexUsed(name, block=True, strict=strict, body=True) for name in self.uses_index
         ]
         if self.forbid:
             chosen.append(Forbidden(self.forbid, self.tables))

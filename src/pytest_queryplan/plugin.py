@@ -111,17 +111,43 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     marked = {item.nodeid for item in session.items if item.get_closest_marker("queryplan")}
     known = {item.nodeid for item in session.items} | recorder.deselected
     produced = marked | recorder.deselected  # a deselected test's baseline is not stale
-    recorder.stale = stale(recorder.run.snapshot_dir, config.rootpath, produced, known)
+    narrowed = _narrowed_modules(config)
+    recorder.stale = stale(recorder.run.snapshot_dir, config.rootpath, produced, known, narrowed)
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[STALE_OUTPUT] = recorder.stale
+
+
+def _fail_without_database() -> None:
+    # The fixture's one line, not pytest-django's RuntimeError and its traceback. Raised
+    # from here, a frame pytest keeps: with every frame hidden it adds a line about that.
+    pytest.fail(
+        "@pytest.mark.queryplan needs the database, and this test may not use it: "
+        "mark the test with @pytest.mark.django_db (or request the db fixture).",
+        pytrace=False,
+    )
+
+
+def _narrowed_modules(config: pytest.Config) -> set[str]:
+    """Modules (as node ids spell them) of which the command line named single tests
+    (``path::test``): the other tests' baselines there are not stale, only not collected."""
+    modules = set()
+    for arg in config.args:
+        if "::" not in arg:
+            continue
+        path = (config.invocation_params.dir / arg.partition("::")[0]).resolve()
+        if path.is_relative_to(config.rootpath):
+            modules.add(path.relative_to(config.rootpath).as_posix())
+    return modules
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     __tracebackhide__ = True  # a failed check shows its message, not this wrapper's code
     spec = spec_of(item)
-    if spec is None and not uses_database(item):
+    if not uses_database(item):
+        if spec is not None:
+            _fail_without_database()
         return (yield)  # a test that never touches the database costs nothing
     from pytest_queryplan.watch import TestWatch
 

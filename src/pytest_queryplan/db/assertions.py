@@ -78,10 +78,14 @@ def run_checks(
     return verdicts
 
 
-def raise_failures(verdicts: Iterable[Verdict], verbose: bool) -> None:
+def raise_failures(verdicts: Iterable[Verdict], defaults: Defaults) -> None:
     """One AssertionError with the text of every verdict that did not pass."""
     __tracebackhide__ = True
-    failed = [(verdict, render(verdict, verbose)) for verdict in verdicts if not verdict.passed]
+    failed = [
+        (verdict, render(verdict, defaults.verbose, defaults.verbose_how))
+        for verdict in verdicts
+        if not verdict.passed
+    ]
     if failed:
         raise QueryPlanAssertionError("\n\n".join(text for _, text in failed), failed)
 
@@ -136,7 +140,7 @@ def assert_index_used(
         return run_checks([check], queries, DjangoCatalog(backend, defaults), defaults)
 
     queries: list[ExplainedQuery] = []
-    raise_failures(in_sync_thread(judge), defaults.verbose)
+    raise_failures(in_sync_thread(judge), defaults)
     query = queries[0]
     assert query.plan is not None
     return query.plan  # in forced mode, the plan that proved it (competitors set aside)
@@ -192,7 +196,7 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
             catalog = DjangoCatalog.for_alias(self.using, self.defaults)
             return run_checks([self.check], self.captured, catalog, self.defaults)
 
-        raise_failures(in_sync_thread(judge), self.defaults.verbose)
+        raise_failures(in_sync_thread(judge), self.defaults)
         return None
 
 
