@@ -268,10 +268,14 @@ class TestWatch:
 
     def in_scope(self, queries: Sequence[ExplainedQuery]) -> list[ExplainedQuery]:
         """``queries`` the guard judges: under scope ``app``, those not run by test code."""
+        return [q for q in queries if not self.left_out(q.site)]
+
+    def left_out(self, site: Any) -> bool:
+        """Whether a query run from ``site`` is test code's, which scope ``app`` leaves out."""
         is_test = getattr(self.defaults.sites, "is_test", None)
-        if self.run.scope == GuardScope.ALL or is_test is None:
-            return list(queries)
-        return [q for q in queries if q.site is None or not is_test(q.site.path)]
+        if self.run.scope == GuardScope.ALL or is_test is None or site is None:
+            return False
+        return bool(is_test(site.path))
 
     def accepted(self, finding: Finding) -> bool:
         if self.run.baseline_update:
@@ -293,6 +297,9 @@ class TestWatch:
             # The same check, over the same queries, as a bare marker's: one verdict for both.
             found = self.judge(self.full_reads, alias)
             kept = tuple(o for o in found.offenses if id(o.query) in in_scope)
+            for offense in found.offenses:
+                if id(offense.query) not in in_scope:  # said in the summary, as a count
+                    self.record.leave_out(found.kind, len(offense.marks))
             verdicts.append(replace(found, passed=not kept, offenses=kept))
         rootdir = str(self.item.config.rootpath)
         texts, accepted_only = [], True
@@ -333,11 +340,14 @@ class TestWatch:
         if self.spec is not None and self.spec.allow_repeats is not None:
             threshold = max(threshold, self.spec.allow_repeats + 1)
         others = [ExplainedQuery(sql, None, "", site=site) for sql, (site, _) in self.statements]
-        queries = self.in_scope([*self.captured, *others])
+        queries = [*self.captured, *others]
         found = repeats(((shape_of(q.sql), q.site, q.sql) for q in queries), threshold)
         rootdir = str(self.item.config.rootpath)
         texts = []
         for repeat in found:
+            if self.left_out(repeat.call_site):  # test code's: a count in the summary
+                self.record.leave_out("repeated-query")
+                continue
             match = _TABLE.search(repeat.sql)
             table = match.group("table") if match else "?"
             query = next(q for q in queries if q.site == repeat.call_site and q.sql == repeat.sql)
