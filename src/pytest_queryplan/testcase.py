@@ -78,6 +78,23 @@ class QueryPlanMixin:
             name="self.assertUsesIndex",
         )
 
+    def assertMaxQueries(  # unittest's naming, as assertNumQueries
+        self, max_queries: int, *, using: str = "default"
+    ) -> Any:
+        """``with self.assertMaxQueries(n):`` -- the marker's ``max_queries=n`` for a block:
+        at most ``n`` queries on ``using`` (savepoints and transaction control not counted).
+        The failure lists the queries by statement shape with their call sites."""
+        from pytest_queryplan.db.assertions import QueryBudgetBlock, user_call
+
+        return user_call(
+            "self.assertMaxQueries",
+            QueryBudgetBlock,
+            max_queries,
+            using=using,
+            defaults=self.queryplan_defaults,
+            name="self.assertMaxQueries",
+        )
+
     def explainQuery(  # unittest's naming
         self,
         target: Any,

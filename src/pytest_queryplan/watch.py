@@ -30,7 +30,7 @@ from pytest_queryplan.core.checks.nodes import NoFilteredFullScan
 from pytest_queryplan.core.checks.query import ExplainedQuery
 from pytest_queryplan.core.report.baseline import Entry
 from pytest_queryplan.core.report.nplusone import repeats
-from pytest_queryplan.core.report.record import PROPERTY, Finding, TestRecord
+from pytest_queryplan.core.report.record import PROPERTY, Finding, TestRecord, site_dict
 from pytest_queryplan.core.report.shape import sql_shape
 from pytest_queryplan.core.text.failure import render
 from pytest_queryplan.core.text.nodes import repeat_text
@@ -68,6 +68,7 @@ class TestWatch:
         self.captured: list[ExplainedQuery] = []
         #: Every other statement the body ran, for the N+1 check: (SQL, call sites).
         self.statements: list[tuple[str, Any]] = []
+        self.others: dict[str, list[tuple[str, Any]]] = {}  # the same, by connection
         self.verdicts: dict[tuple[Check, str, int], Verdict] = {}
         self.catalogs: dict[str, DjangoCatalog] = {}
         #: The body changed the schema: plans cached by earlier tests do not hold for it.
@@ -84,11 +85,21 @@ class TestWatch:
         return NoFilteredFullScan(allow, suggest=bare or self.run.guard == GuardLevel.FAIL)
 
     def aliases(self) -> list[str]:
-        """The spec's connection, and with the guard every PostgreSQL connection."""
+        """The spec's connection, and with the guard (or a query budget, which counts per
+        connection) every PostgreSQL connection."""
         names = {self.spec.using} if self.spec else set()
-        if self.run.captures_every_test:
+        if self.run.captures_every_test or self.budget is not None:
             names |= databases.explained_aliases()
         return sorted(names)
+
+    @property
+    def budget(self) -> int | None:
+        return self.spec.max_queries if self.spec is not None else None
+
+    @property
+    def needs_statements(self) -> bool:
+        """Whether every statement counts, not only what EXPLAIN can describe."""
+        return self.run.nplusone != GuardLevel.OFF or self.budget is not None
 
     @contextmanager
     def recording(self) -> Iterator[None]:
@@ -160,11 +171,10 @@ class TestWatch:
                 from pytest_queryplan.db.capture import capture_queries
 
                 sites = self.defaults.sites
-                others = self.statements if self.run.nplusone != GuardLevel.OFF else None
-                lists = [
-                    stack.enter_context(capture_queries(alias, sites, others, self.saw_ddl))
-                    for alias in aliases
-                ]
+                for alias in aliases:
+                    others = self.others.setdefault(alias, []) if self.needs_statements else None
+                    capture = capture_queries(alias, sites, others, self.saw_ddl)
+                    lists.append(stack.enter_context(capture))
             try:
                 yield
             except QueryPlanAssertionError as exc:
@@ -174,6 +184,7 @@ class TestWatch:
                     self.record.fail(verdict, text, rootdir)
                 raise
         self.captured = [query for captured in lists for query in captured]
+        self.statements = [found for others in self.others.values() for found in others]
 
     def saw_ddl(self) -> None:
         self.ran_ddl = True
@@ -204,7 +215,9 @@ class TestWatch:
         seen, explained = cache.seen, cache.explained
         analyze_tables = self.defaults.analyze_tables
         rootdir = str(self.item.config.rootpath)
-        if spec is not None or self.run.explains_every_test:  # N+1 alone needs no EXPLAIN
+        # N+1 and a query budget alone need no EXPLAIN.
+        plans = spec is not None and (spec.checks_plans or self.run.snapshot != "off")
+        if plans or self.run.explains_every_test:
             if self.ran_ddl:
                 cache.clear()
             explain_captured(self.captured, mode=mode, analyze_tables=analyze_tables, cache=cache)
@@ -226,6 +239,8 @@ class TestWatch:
         for found in failed:
             failures.append(render(found, self.defaults.verbose))
             self.record.fail(found, failures[-1], rootdir)
+        if self.budget is not None:
+            failures += self.budget_failures(self.budget)
         if spec is not None and self.run.snapshot != "off":
             failures += self.snapshot([q for q in self.captured if q.using == spec.using])
         if self.run.guard != GuardLevel.OFF:
@@ -236,6 +251,32 @@ class TestWatch:
             self.note_usage()
         if failures:
             raise QueryPlanAssertionError("\n\n".join(failures))
+
+    def budget_failures(self, limit: int) -> list[str]:
+        """``max_queries``: the body's statements on each connection, within the budget."""
+        from pytest_queryplan.core.checks.budget import over_budget
+        from pytest_queryplan.core.text.nodes import budget_text
+
+        texts = []
+        rootdir = str(self.item.config.rootpath)
+        for alias in sorted(self.others):
+            statements = [(q.sql, q.site) for q in self.captured if q.using == alias]
+            statements += [(sql, sites[0]) for sql, sites in self.others[alias]]
+            excess = over_budget(statements, limit, alias, shape_of)
+            self.record.check("passed" if excess is None else "failed")
+            if excess is None:
+                continue
+            text = budget_text(excess, "the test body", f"max_queries={limit}")
+            texts.append(text)
+            site = next((s for s, _ in excess.shapes[0].sites if s is not None), None)
+            self.record.failures.append(
+                {
+                    "kind": "query-budget",
+                    "message": text.splitlines()[0],
+                    "site": site_dict(site, rootdir),
+                }
+            )
+        return texts
 
     def snapshot(self, queries: list[ExplainedQuery]) -> list[str]:
         from pytest_queryplan.core.report.snapshot import compare

@@ -35,6 +35,11 @@ _FROM = re.compile(r'\sFROM\s+"(?P<table>[^"]+)"', re.IGNORECASE)
 _VERB = re.compile(r"\s*(\w+)")
 
 
+def is_control(sql: str) -> bool:
+    """Transaction control and settings: statements a test does not choose to run."""
+    return bool(_CONTROL.match(sql))
+
+
 @dataclass(frozen=True)
 class Fix:
     """The Django remedy for a repeat: ``method`` (``select_related``, ``prefetch_related``,
