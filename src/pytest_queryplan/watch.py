@@ -29,6 +29,7 @@ from pytest_queryplan.core.checks.modes import GuardLevel, GuardScope
 from pytest_queryplan.core.checks.nodes import NoFilteredFullScan
 from pytest_queryplan.core.checks.query import ExplainedQuery
 from pytest_queryplan.core.report.baseline import Entry
+from pytest_queryplan.core.report.nplusone import KINDS as NPLUSONE_KINDS
 from pytest_queryplan.core.report.nplusone import repeats
 from pytest_queryplan.core.report.record import PROPERTY, Finding, TestRecord, site_dict
 from pytest_queryplan.core.report.shape import sql_shape
@@ -387,13 +388,13 @@ class TestWatch:
         texts = []
         for repeat in found:
             if self.left_out(repeat.call_site):  # test code's: a count in the summary
-                self.record.leave_out("repeated-query")
+                self.record.leave_out(repeat.kind)
                 continue
             match = _TABLE.search(repeat.sql)
             table = match.group("table") if match else "?"
             query = next(q for q in queries if q.site == repeat.call_site and q.sql == repeat.sql)
             finding = Finding.of(
-                "repeated-query", table, query, "", run.nplusone, rootdir, count=repeat.count
+                repeat.kind, table, query, "", run.nplusone, rootdir, count=repeat.count
             )
             if self.accepted(finding):
                 finding.level = "accepted"
@@ -404,7 +405,7 @@ class TestWatch:
             new = [
                 f
                 for f in self.record.findings
-                if f.kind == "repeated-query" and f.level != "accepted"
+                if f.kind in NPLUSONE_KINDS and f.level != "accepted"
             ]
             outcome = (
                 "passed" if not new else ("warned" if run.nplusone == GuardLevel.WARN else "failed")

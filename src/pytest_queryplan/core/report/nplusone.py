@@ -19,6 +19,11 @@ from pytest_queryplan.core.report.callsite import CallSite
 
 #: Repeats of one statement from one line before it is a finding (ini default).
 THRESHOLD = 5
+#: The finding kinds: a read once per row, and a write once per row.
+READ_KIND = "repeated-query"
+WRITE_KIND = "row-by-row-write"
+KINDS = (READ_KIND, WRITE_KIND)
+WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 # Transaction control repeats by design (a savepoint per atomic block): never N+1.
 _CONTROL = re.compile(
@@ -64,6 +69,16 @@ class Repeat:
     def fix(self) -> Fix:
         return django_fix(self.sql)
 
+    @property
+    def verb(self) -> str:
+        found = _VERB.match(self.sql)
+        return found.group(1).upper() if found else ""
+
+    @property
+    def kind(self) -> str:
+        """``row-by-row-write`` for an INSERT, UPDATE or DELETE, else ``repeated-query``."""
+        return WRITE_KIND if self.verb in WRITES else READ_KIND
+
 
 def repeats(
     queries: Iterable[tuple[str, CallSite | None, str]], threshold: int = THRESHOLD
@@ -103,14 +118,24 @@ def django_fix(sql: str) -> Fix:
     found = _VERB.match(sql)
     verb = found.group(1).upper() if found else ""
     if verb == "INSERT":
-        return Fix("bulk_create", "rows inserted one by one: create them with bulk_create().")
+        return Fix(
+            "bulk_create",
+            "rows inserted one by one (create() or save() in a loop): build the objects, then "
+            "insert them in one statement with Model.objects.bulk_create(objects).",
+        )
     if verb == "UPDATE":
         return Fix(
             "bulk_update",
-            "rows updated one by one: bulk_update() the objects, or one queryset.update().",
+            "rows updated one by one (save() in a loop): Model.objects.bulk_update(objects, "
+            "[fields]), or one QuerySet.update(field=value) when every row gets the same "
+            "value (F() expressions for values computed from the row).",
         )
     if verb == "DELETE":
-        return Fix("delete", "rows deleted one by one: delete them with one queryset.delete().")
+        return Fix(
+            "delete",
+            "rows deleted one by one (delete() in a loop): delete them in one statement with "
+            "QuerySet.filter(...).delete().",
+        )
     key = _ONE_KEY.search(sql)
     found = _FROM.search(sql)
     table = found["table"] if found else "?"

@@ -10,6 +10,7 @@ from typing import Any
 
 from pytest_queryplan.core.report.groups import finding_groups, unexplained_groups
 from pytest_queryplan.core.report.hygiene import redundant, unused
+from pytest_queryplan.core.report.nplusone import KINDS
 from pytest_queryplan.core.report.session import SessionReport
 from pytest_queryplan.core.text.sql import short_sql
 
@@ -88,7 +89,7 @@ def _guard_lines(report: SessionReport) -> list[str]:
     lines = [line]
     for group in groups:
         what = group["filter"] or short_sql(group["sql"], 80)
-        runs = f" ran {group['runs']} times" if group["kind"] == "repeated-query" else ""
+        runs = f" ran {group['runs']} times" if group["kind"] in KINDS else ""
         lines.append(
             f"  {group['level'].upper()} {group['kind']} {group['table']}: {what}{runs}"
             f"{_at(group['sites'])}  [{_plural(len(group['tests']), 'test')}: "

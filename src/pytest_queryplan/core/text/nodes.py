@@ -65,9 +65,18 @@ def repeat_text(repeat: Repeat, threshold: int, verbose: bool) -> str:
     """A repeated query (N+1): where it ran from, how often, the SQL, and the Django fix."""
     where = f" from {shown(repeat.call_site)}" if repeat.call_site is not None else ""
     fix = repeat.fix
+    if repeat.kind == "row-by-row-write":
+        head = (
+            f"Row-by-row write (N+1): the same {repeat.verb} ran {repeat.count} times{where} "
+            f"(the threshold is {threshold}): one statement per row where one would do."
+        )
+    else:
+        head = (
+            f"Repeated query (N+1): the same statement ran {repeat.count} times{where} "
+            f"(the threshold is {threshold}): one query per row where one or two would do."
+        )
     lines = [
-        f"Repeated query (N+1): the same statement ran {repeat.count} times{where} "
-        f"(the threshold is {threshold}): one query per row where one or two would do.",
+        head,
         "SQL (the first run):",
         indent(format_sql(repeat.sql)),
         f"Fix: {fix.text}" if fix.sure else f"Fix (a guess from the SQL): {fix.text}",
