@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     import pytest
 
     from pytest_queryplan.core.checks.verdict import Verdict
+    from pytest_queryplan.core.report.nplusone import Relation, Repeat
     from pytest_queryplan.marker import MarkerSpec
     from pytest_queryplan.session import Recorder
 
@@ -253,6 +254,26 @@ class TestWatch:
         if failures:
             raise QueryPlanAssertionError("\n\n".join(failures))
 
+    def relation(self, repeat: Repeat) -> Relation | None:
+        """The relation a repeated read follows, and where the body loaded its owners: the
+        statements on its connection before its first run."""
+        from pytest_queryplan.db.relations import relation_of
+
+        captured = self.captured
+        first = next(
+            (
+                n
+                for n, q in enumerate(captured)
+                if q.sql == repeat.sql and q.site == repeat.call_site
+            ),
+            None,
+        )
+        if first is None:
+            return None
+        alias = captured[first].using
+        earlier = [(q.sql, q.site) for q in captured[:first] if q.using == alias]
+        return relation_of(repeat.sql, earlier, repeat.read)
+
     def budget_failures(self, limit: int) -> list[str]:
         """``max_queries``: the body's statements on each connection, within the budget."""
         from pytest_queryplan.core.checks.budget import over_budget
@@ -390,6 +411,8 @@ class TestWatch:
             if self.left_out(repeat.call_site):  # test code's: a count in the summary
                 self.record.leave_out(repeat.kind)
                 continue
+            if repeat.kind == NPLUSONE_KINDS[0]:  # a read: name the relation it follows
+                repeat = replace(repeat, relation=self.relation(repeat))
             match = _TABLE.search(repeat.sql)
             table = match.group("table") if match else "?"
             query = next(q for q in queries if q.site == repeat.call_site and q.sql == repeat.sql)

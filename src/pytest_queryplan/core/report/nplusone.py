@@ -57,17 +57,100 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class Key:
+    """What a related-object read looks rows up by: ``FROM "table" ... WHERE
+    "where_table"."column" = %s`` (``where_table`` differs for a many-to-many's through
+    table), with Django's ``LIMIT 21`` of a single-object read or not."""
+
+    table: str
+    where_table: str
+    column: str
+    limited: bool
+
+
+def lookup_key(sql: str) -> Key | None:
+    """The key of a SELECT that reads rows by one equality (a related-object read)."""
+    found = _VERB.match(sql)
+    if found is None or found.group(1).upper() not in ("SELECT", "WITH"):
+        return None
+    key, source = _ONE_KEY.search(sql), _FROM.search(sql)
+    if key is None or source is None:
+        return None
+    return Key(source["table"], key["table"], key["column"], key["limit"] is not None)
+
+
+def from_table(sql: str) -> str | None:
+    """The first table a statement reads (``FROM "t"``)."""
+    found = _FROM.search(sql)
+    return found["table"] if found else None
+
+
+@dataclass(frozen=True)
+class Relation:
+    """The relation a repeated read follows, found from its SQL and the models' meta:
+    ``owner.name`` (``Order.customer``) is read once per ``owner`` row; ``parents_at`` is
+    where the test body loaded those rows (None: before the body, or not seen)."""
+
+    owner: str
+    name: str
+    #: ``foreign key``, ``one-to-one``, ``reverse foreign key``, ``reverse one-to-one``,
+    #: ``many-to-many`` (either side).
+    via: str
+    #: The QuerySet method that loads it with the owners: select_related or prefetch_related.
+    method: str
+    parents_at: CallSite | None = None
+    #: How the repeated query reads it: ``rows`` (the objects), ``count`` or ``exists``.
+    read: str = "rows"
+
+    @property
+    def call(self) -> str:
+        return f'.{self.method}("{self.name}")'
+
+    @property
+    def fix(self) -> Fix:
+        loads = f"the query that loads the {self.owner} rows"
+        if self.read == "count":
+            return Fix(
+                "annotate",
+                f'add .annotate(n=Count("{self.name}")) to {loads}, and read the count from '
+                f"it (or {self.call} and len()).",
+            )
+        if self.read == "exists":
+            return Fix(
+                "annotate",
+                f"add .annotate(has=Exists(...)) on {self.name} to {loads} (or {self.call} "
+                "and test the list).",
+            )
+        return Fix(self.method, f"add {self.call} to {loads}.")
+
+
+@dataclass(frozen=True)
 class Repeat:
-    """One statement shape run ``count`` times from ``call_site``; ``sql`` is the first run's."""
+    """One statement shape run ``count`` times from ``call_site``; ``sql`` is the first run's.
+    ``relation``: the relation it follows, when the models' meta could name it."""
 
     shape: str
     sql: str
     call_site: CallSite | None
     count: int
+    relation: Relation | None = None
 
     @property
     def fix(self) -> Fix:
+        if self.relation is not None:
+            return self.relation.fix
         return django_fix(self.sql)
+
+    @property
+    def read(self) -> str:
+        """How the statement reads: ``count``, ``exists`` or ``rows``."""
+        key = _ONE_KEY.search(self.sql)
+        head = self.sql[: key.start()] if key else self.sql
+        if re.search(r"\bCOUNT\(", head, re.IGNORECASE):
+            return "count"
+        if re.match(r'\s*SELECT\s+(%s|\?|1)\s+AS\s+"a"\s', head, re.IGNORECASE):
+            return "exists"
+        return "rows"
 
     @property
     def verb(self) -> str:

@@ -75,8 +75,19 @@ def repeat_text(repeat: Repeat, threshold: int, verbose: bool) -> str:
             f"Repeated query (N+1): the same statement ran {repeat.count} times{where} "
             f"(the threshold is {threshold}): one query per row where one or two would do."
         )
-    lines = [
-        head,
+    lines = [head]
+    relation = repeat.relation
+    if relation is not None:
+        parents = (
+            f"the {relation.owner} rows were loaded at {shown(relation.parents_at)}"
+            if relation.parents_at is not None
+            else f"the {relation.owner} rows were loaded before the test body (a fixture?)"
+        )
+        lines.append(
+            f"Relation: {relation.owner}.{relation.name} ({relation.via}), read once per "
+            f"{relation.owner} row, {repeat.count} times; {parents}."
+        )
+    lines += [
         "SQL (the first run):",
         indent(format_sql(repeat.sql)),
         f"Fix: {fix.text}" if fix.sure else f"Fix (a guess from the SQL): {fix.text}",
