@@ -73,7 +73,7 @@ def relation_of(
 ) -> Relation | None:
     """The relation the repeated ``sql`` follows, or None when the meta names none or more
     than one that ``earlier`` (the body's statements before its first run, in order) cannot
-    tell apart; ``parents_at`` is the last earlier read of the owners' table."""
+    tell apart (the owners read last win); ``parents_at`` is the last read of their table."""
     key = lookup_key(sql)
     if key is None:
         return None
@@ -82,12 +82,15 @@ def relation_of(
     except Exception:  # noqa: BLE001 - an app registry not ready names nothing
         return None
     loaded: dict[str, CallSite | None] = {}
-    for statement, site in earlier:
+    last: dict[str, int] = {}
+    for n, (statement, site) in enumerate(earlier):
         table = from_table(statement)
         if table is not None:
-            loaded[table] = site  # the last read of each table wins
-    if len(found) > 1:  # several relations fit: the one whose owners the body loaded
-        found = [f for f in found if f[0]._meta.db_table in loaded] or found
+            loaded[table], last[table] = site, n  # the last read of each table wins
+    if len(found) > 1:  # several relations fit: the one whose owners the body loaded last
+        seen = [f for f in found if f[0]._meta.db_table in last]
+        latest = max((last[f[0]._meta.db_table] for f in seen), default=None)
+        found = [f for f in seen if last[f[0]._meta.db_table] == latest] or found
     if len(found) != 1:
         return None
     owner, name, via, method = found[0]
