@@ -63,6 +63,16 @@ def test_a_malformed_baseline_names_its_line(django_pytester: pytest.Pytester) -
     )
 
 
+def test_a_malformed_baseline_is_rewritten_by_an_update(django_pytester: pytest.Pytester) -> None:
+    django_pytester.makepyfile(test_one=ONE_TEST)
+    (django_pytester.path / "bad.json").write_text("{ not json\n")
+    result = django_pytester.runpytest_subprocess(
+        "--queryplan-baseline=bad.json", "--queryplan-baseline-update"
+    )
+    result.assert_outcomes(passed=1)
+    assert json.loads((django_pytester.path / "bad.json").read_text())["entries"] == []
+
+
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
