@@ -160,7 +160,8 @@ def test_guard_and_marker_under_pytest_asyncio(
     result.stdout.fnmatch_lines(["guard: fail (mode forced, scope all), 1 finding in 1 test"])
     assert "  FAIL filtered-full-read upstream_customer: " in text
     assert "1 test: test_async.py::test_async_count_loses_its_index]" in text
-    assert 'Expected a query in the block to be served by index "userprofile_customer_r' in text
+    # The marker's words: its queries are the test body's, not a block's.
+    assert 'Expected a query in the test body to be served by index "userprofile_customer_r' in text
     assert "could not be explained" not in text
 
 

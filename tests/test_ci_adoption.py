@@ -98,6 +98,14 @@ def test_baseline_then_a_new_regression(
     }
     report = json.loads((root / "report.json").read_text())
     assert report["plans"]["left_out"] >= 80
+    # Left out, but not silently: how many findings test code had, and how to see them.
+    assert report["left_out_findings"] == {"filtered-full-read": 80, "row-by-row-write": 80}
+    first.stdout.fnmatch_lines(
+        [
+            "  160 findings in queries run by test code left out (scope app: 80 "
+            "filtered-full-read, 80 row-by-row-write); --queryplan-guard-scope=all shows them",
+        ]
+    )
     # One line per shape, whatever the values: two findings for 160 tests.
     assert len(report["findings"]) == 2
     app_line = line_of(root / "app_queries.py", "seeded: no index on name")

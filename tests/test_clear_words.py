@@ -228,3 +228,35 @@ def test_usage_errors_show_the_tests_line_not_the_plugins_frames(
     }
     for test, lines in expected.items():
         result.stdout.fnmatch_lines([f"*_ {test} _*", *lines])
+
+
+NO_DATABASE_MARK = """
+import pytest
+from upstream.models import Customer
+
+
+@pytest.mark.queryplan(uses_index="customer_slug_idx")
+def test_marked_without_database():
+    assert not Customer.objects.filter(slug="x").exists()
+"""
+
+
+def test_a_marker_without_database_access_is_one_clear_line(
+    django_pytester: pytest.Pytester,
+) -> None:
+    django_pytester.makepyfile(test_no_db=NO_DATABASE_MARK)
+    result = django_pytester.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_marked_without_database _*",
+            "@pytest.mark.queryplan needs the database, and this test may not use it: mark "
+            "the test with @pytest.mark.django_db (or request the db fixture).",
+            "*= short test summary info =*",
+        ]
+    )
+    assert "RuntimeError" not in text and "Traceback" not in text
+    lines = result.stdout.lines
+    start = next(n for n, line in enumerate(lines) if " test_marked_without_database " in line)
+    assert lines[start + 2].startswith("=") and "short test summary" in lines[start + 2]

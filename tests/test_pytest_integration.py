@@ -107,7 +107,8 @@ def test_fixture_and_marker_outcomes(inner: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*_ test_marker_fail_uses_index _*",
-            '*Expected a query in the block to use index "alertrule_eval_priority_idx"; none of '
+            '*Expected a query in the test body to use index "alertrule_eval_priority_idx"; '
+            "none of "
             "its 1 query on upstream_alertrule did (1 in all).",
         ]
     )

@@ -71,6 +71,16 @@ def test_stale_lists_only_files_of_collected_modules(tmp_path: Path) -> None:
     assert found == ["snaps/t/test_gone.plan"]
 
 
+def test_stale_in_a_module_narrowed_to_some_tests_judges_only_those(tmp_path: Path) -> None:
+    for nodeid in ("t.py::test_kept", "t.py::test_other", "t.py::test_unmarked"):
+        path = path_for(tmp_path / "snaps", nodeid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    known = {"t.py::test_kept", "t.py::test_unmarked"}  # `pytest t.py::test_kept t.py::...`
+    found = stale(tmp_path / "snaps", tmp_path, {"t.py::test_kept"}, known, {"t.py"})
+    assert found == ["snaps/t/test_unmarked.plan"]  # test_other was not collected
+
+
 FIRST = """
 import pytest
 from upstream.alerts.models import AlertRule
@@ -151,3 +161,11 @@ def test_baselines_written_compared_and_stale(
         ]
     )
     assert baseline.read_text() == text  # a plain comparison never rewrites a baseline
+
+    # One test by node id: the other tests' baselines were not collected, not gone.
+    one = django_pytester.runpytest_subprocess(
+        "--queryplan-snapshot", "test_shapes.py::test_customer", *xdist
+    )
+    one.assert_outcomes(passed=1)
+    one.stdout.fnmatch_lines(["snapshots: 1 compared, 0 changed, 0 missing, 0 written"])
+    assert "no test produces it any more" not in one.stdout.str()

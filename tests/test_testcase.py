@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,9 +70,16 @@ class Failing(QueryPlanMixin, TestCase):
 """
 
 
-def django_runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, label: str):
-    """Django's own test runner on ``label``, with upstream's settings, in a subprocess."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(pytester.path), str(REPO_ROOT)]))
+def django_runner(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, label: str, *args: str
+):
+    """Django's own test runner on ``label``, with upstream's settings, in a subprocess,
+    on the plugin this run imports (a source tree on PYTHONPATH, not only the installed)."""
+    import pytest_queryplan
+
+    plugin = str(Path(pytest_queryplan.__file__).parents[1])
+    paths = [str(pytester.path), str(REPO_ROOT), plugin]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     return pytester.run(
         sys.executable,
         "-m",
@@ -81,6 +89,7 @@ def django_runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, la
         "--settings=upstream.settings",
         "--keepdb",  # the inner pytest runs' database, made once and dropped by conftest
         "--noinput",
+        *args,
         timeout=300,
     )
 
@@ -105,15 +114,23 @@ def test_mixin_fails_the_same_under_pytest_and_djangos_runner(
     assert "FAILED (failures=1, errors=1)" in output
     text = failure_text(output, "test_index_not_used")
     assert text.startswith('Expected the query to use index "alertrule_eval_priority_idx"')
-    # Line for line the text pytest shows: one pipeline, one renderer.
+    # Line for line the text pytest shows: one pipeline, one renderer; only the last line
+    # says how to see more in each runner's own words.
     exception = "pytest_queryplan.errors.QueryPlanAssertionError: "
     shown = [
         line[1:].strip().removeprefix(exception)
         for line in pytest_run.outlines
         if line.startswith("E ")
     ]
-    for line in text.splitlines():
+    *body, last = text.splitlines()
+    for line in body:
         assert line.strip() in shown, line
+    assert (
+        last
+        == "(run manage.py test with --verbosity 2 for costs, row estimates and all conditions)"
+    )
+    assert "(run pytest with -v for costs, row estimates and all conditions)" in shown
+    assert "pytest" not in text
     usage = (
         "QueryPlanUsageError: self.assertUsesIndex(QuerySet) is missing the index name: "
         "call self.assertUsesIndex(queryset, 'index_name')."
@@ -122,6 +139,12 @@ def test_mixin_fails_the_same_under_pytest_and_djangos_runner(
     assert usage in pytest_run.stdout.str()
     # pytest shows the test's own line, not the plugin's frames.
     assert "src/pytest_queryplan/" not in pytest_run.stdout.str()
+    # The runner's own verbosity shows what pytest's -v shows.
+    verbose = django_runner(
+        django_pytester, monkeypatch, "test_mixin_cases.Failing.test_index_not_used", "-v", "2"
+    ).stderr.str()
+    text = failure_text(verbose, "test_index_not_used")
+    assert "cost=" in text and "for costs, row estimates" not in text
 
 
 LIFECYCLE = """

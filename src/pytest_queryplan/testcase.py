@@ -16,6 +16,8 @@ when a check runs.
 
 from __future__ import annotations
 
+import unittest
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.core.checks.defaults import DEFAULTS, Defaults
@@ -29,8 +31,19 @@ class QueryPlanMixin:
 
     #: What a check falls back to when a call does not say (mode, strict, ...). Under
     #: pytest the plugin sets the run's (ini keys and flags) on each test; under Django's
-    #: runner these built-in defaults apply.
-    queryplan_defaults: Defaults = DEFAULTS
+    #: runner these built-in defaults apply, in its words for "more verbose".
+    queryplan_defaults: Defaults = replace(
+        DEFAULTS, verbose_how="run manage.py test with --verbosity 2"
+    )
+
+    def run(self, result: Any = None) -> Any:
+        """Under unittest's text runner (``manage.py test``), its verbosity: at 2 or more
+        a failure shows costs, row estimates and every condition, as pytest's ``-v`` does.
+        (Under pytest the plugin sets ``queryplan_defaults`` on the test itself.)"""
+        if isinstance(result, unittest.TextTestResult) and "queryplan_defaults" not in vars(self):
+            verbose = bool(getattr(result, "showAll", False))
+            self.queryplan_defaults = replace(self.queryplan_defaults, verbose=verbose)
+        return super().run(result)  # type: ignore[misc]
 
     def assertUsesIndex(  # unittest's naming, as assertEqual
         self,
@@ -63,6 +76,23 @@ class QueryPlanMixin:
             analyze_tables=analyze_tables,
             defaults=self.queryplan_defaults,
             name="self.assertUsesIndex",
+        )
+
+    def assertMaxQueries(  # unittest's naming, as assertNumQueries
+        self, max_queries: int, *, using: str = "default"
+    ) -> Any:
+        """``with self.assertMaxQueries(n):`` -- the marker's ``max_queries=n`` for a block:
+        at most ``n`` queries on ``using`` (savepoints and transaction control not counted).
+        The failure lists the queries by statement shape with their call sites."""
+        from pytest_queryplan.db.assertions import QueryBudgetBlock, user_call
+
+        return user_call(
+            "self.assertMaxQueries",
+            QueryBudgetBlock,
+            max_queries,
+            using=using,
+            defaults=self.queryplan_defaults,
+            name="self.assertMaxQueries",
         )
 
     def explainQuery(  # unittest's naming

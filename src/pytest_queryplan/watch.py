@@ -29,8 +29,9 @@ from pytest_queryplan.core.checks.modes import GuardLevel, GuardScope
 from pytest_queryplan.core.checks.nodes import NoFilteredFullScan
 from pytest_queryplan.core.checks.query import ExplainedQuery
 from pytest_queryplan.core.report.baseline import Entry
+from pytest_queryplan.core.report.nplusone import KINDS as NPLUSONE_KINDS
 from pytest_queryplan.core.report.nplusone import repeats
-from pytest_queryplan.core.report.record import PROPERTY, Finding, TestRecord
+from pytest_queryplan.core.report.record import PROPERTY, Finding, TestRecord, site_dict
 from pytest_queryplan.core.report.shape import sql_shape
 from pytest_queryplan.core.text.failure import render
 from pytest_queryplan.core.text.nodes import repeat_text
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     import pytest
 
     from pytest_queryplan.core.checks.verdict import Verdict
+    from pytest_queryplan.core.report.nplusone import Relation, Repeat
     from pytest_queryplan.marker import MarkerSpec
     from pytest_queryplan.session import Recorder
 
@@ -68,6 +70,7 @@ class TestWatch:
         self.captured: list[ExplainedQuery] = []
         #: Every other statement the body ran, for the N+1 check: (SQL, call sites).
         self.statements: list[tuple[str, Any]] = []
+        self.others: dict[str, list[tuple[str, Any]]] = {}  # the same, by connection
         self.verdicts: dict[tuple[Check, str, int], Verdict] = {}
         self.catalogs: dict[str, DjangoCatalog] = {}
         #: The body changed the schema: plans cached by earlier tests do not hold for it.
@@ -84,11 +87,21 @@ class TestWatch:
         return NoFilteredFullScan(allow, suggest=bare or self.run.guard == GuardLevel.FAIL)
 
     def aliases(self) -> list[str]:
-        """The spec's connection, and with the guard every PostgreSQL connection."""
+        """The spec's connection, and with the guard (or a query budget, which counts per
+        connection) every PostgreSQL connection."""
         names = {self.spec.using} if self.spec else set()
-        if self.run.captures_every_test:
+        if self.run.captures_every_test or self.budget is not None:
             names |= databases.explained_aliases()
         return sorted(names)
+
+    @property
+    def budget(self) -> int | None:
+        return self.spec.max_queries if self.spec is not None else None
+
+    @property
+    def needs_statements(self) -> bool:
+        """Whether every statement counts, not only what EXPLAIN can describe."""
+        return self.run.nplusone != GuardLevel.OFF or self.budget is not None
 
     @contextmanager
     def recording(self) -> Iterator[None]:
@@ -160,11 +173,10 @@ class TestWatch:
                 from pytest_queryplan.db.capture import capture_queries
 
                 sites = self.defaults.sites
-                others = self.statements if self.run.nplusone != GuardLevel.OFF else None
-                lists = [
-                    stack.enter_context(capture_queries(alias, sites, others, self.saw_ddl))
-                    for alias in aliases
-                ]
+                for alias in aliases:
+                    others = self.others.setdefault(alias, []) if self.needs_statements else None
+                    capture = capture_queries(alias, sites, others, self.saw_ddl)
+                    lists.append(stack.enter_context(capture))
             try:
                 yield
             except QueryPlanAssertionError as exc:
@@ -174,6 +186,7 @@ class TestWatch:
                     self.record.fail(verdict, text, rootdir)
                 raise
         self.captured = [query for captured in lists for query in captured]
+        self.statements = [found for others in self.others.values() for found in others]
 
     def saw_ddl(self) -> None:
         self.ran_ddl = True
@@ -204,7 +217,9 @@ class TestWatch:
         seen, explained = cache.seen, cache.explained
         analyze_tables = self.defaults.analyze_tables
         rootdir = str(self.item.config.rootpath)
-        if spec is not None or self.run.explains_every_test:  # N+1 alone needs no EXPLAIN
+        # N+1 and a query budget alone need no EXPLAIN.
+        plans = spec is not None and (spec.checks_plans or self.run.snapshot != "off")
+        if plans or self.run.explains_every_test:
             if self.ran_ddl:
                 cache.clear()
             explain_captured(self.captured, mode=mode, analyze_tables=analyze_tables, cache=cache)
@@ -226,6 +241,8 @@ class TestWatch:
         for found in failed:
             failures.append(render(found, self.defaults.verbose))
             self.record.fail(found, failures[-1], rootdir)
+        if self.budget is not None:
+            failures += self.budget_failures(self.budget)
         if spec is not None and self.run.snapshot != "off":
             failures += self.snapshot([q for q in self.captured if q.using == spec.using])
         if self.run.guard != GuardLevel.OFF:
@@ -236,6 +253,52 @@ class TestWatch:
             self.note_usage()
         if failures:
             raise QueryPlanAssertionError("\n\n".join(failures))
+
+    def relation(self, repeat: Repeat) -> Relation | None:
+        """The relation a repeated read follows, and where the body loaded its owners: the
+        statements on its connection before its first run."""
+        from pytest_queryplan.db.relations import relation_of
+
+        captured = self.captured
+        first = next(
+            (
+                n
+                for n, q in enumerate(captured)
+                if q.sql == repeat.sql and q.site == repeat.call_site
+            ),
+            None,
+        )
+        if first is None:
+            return None
+        alias = captured[first].using
+        earlier = [(q.sql, q.site) for q in captured[:first] if q.using == alias]
+        return relation_of(repeat.sql, earlier, repeat.read)
+
+    def budget_failures(self, limit: int) -> list[str]:
+        """``max_queries``: the body's statements on each connection, within the budget."""
+        from pytest_queryplan.core.checks.budget import over_budget
+        from pytest_queryplan.core.text.nodes import budget_text
+
+        texts = []
+        rootdir = str(self.item.config.rootpath)
+        for alias in sorted(self.others):
+            statements = [(q.sql, q.site) for q in self.captured if q.using == alias]
+            statements += [(sql, sites[0]) for sql, sites in self.others[alias]]
+            excess = over_budget(statements, limit, alias, shape_of)
+            self.record.check("passed" if excess is None else "failed")
+            if excess is None:
+                continue
+            text = budget_text(excess, "the test body", f"max_queries={limit}")
+            texts.append(text)
+            site = next((s for s, _ in excess.shapes[0].sites if s is not None), None)
+            self.record.failures.append(
+                {
+                    "kind": "query-budget",
+                    "message": text.splitlines()[0],
+                    "site": site_dict(site, rootdir),
+                }
+            )
+        return texts
 
     def snapshot(self, queries: list[ExplainedQuery]) -> list[str]:
         from pytest_queryplan.core.report.snapshot import compare
@@ -268,10 +331,14 @@ class TestWatch:
 
     def in_scope(self, queries: Sequence[ExplainedQuery]) -> list[ExplainedQuery]:
         """``queries`` the guard judges: under scope ``app``, those not run by test code."""
+        return [q for q in queries if not self.left_out(q.site)]
+
+    def left_out(self, site: Any) -> bool:
+        """Whether a query run from ``site`` is test code's, which scope ``app`` leaves out."""
         is_test = getattr(self.defaults.sites, "is_test", None)
-        if self.run.scope == GuardScope.ALL or is_test is None:
-            return list(queries)
-        return [q for q in queries if q.site is None or not is_test(q.site.path)]
+        if self.run.scope == GuardScope.ALL or is_test is None or site is None:
+            return False
+        return bool(is_test(site.path))
 
     def accepted(self, finding: Finding) -> bool:
         if self.run.baseline_update:
@@ -293,6 +360,9 @@ class TestWatch:
             # The same check, over the same queries, as a bare marker's: one verdict for both.
             found = self.judge(self.full_reads, alias)
             kept = tuple(o for o in found.offenses if id(o.query) in in_scope)
+            for offense in found.offenses:
+                if id(offense.query) not in in_scope:  # said in the summary, as a count
+                    self.record.leave_out(found.kind, len(offense.marks))
             verdicts.append(replace(found, passed=not kept, offenses=kept))
         rootdir = str(self.item.config.rootpath)
         texts, accepted_only = [], True
@@ -333,16 +403,21 @@ class TestWatch:
         if self.spec is not None and self.spec.allow_repeats is not None:
             threshold = max(threshold, self.spec.allow_repeats + 1)
         others = [ExplainedQuery(sql, None, "", site=site) for sql, (site, _) in self.statements]
-        queries = self.in_scope([*self.captured, *others])
+        queries = [*self.captured, *others]
         found = repeats(((shape_of(q.sql), q.site, q.sql) for q in queries), threshold)
         rootdir = str(self.item.config.rootpath)
         texts = []
         for repeat in found:
+            if self.left_out(repeat.call_site):  # test code's: a count in the summary
+                self.record.leave_out(repeat.kind)
+                continue
+            if repeat.kind == NPLUSONE_KINDS[0]:  # a read: name the relation it follows
+                repeat = replace(repeat, relation=self.relation(repeat))
             match = _TABLE.search(repeat.sql)
             table = match.group("table") if match else "?"
             query = next(q for q in queries if q.site == repeat.call_site and q.sql == repeat.sql)
             finding = Finding.of(
-                "repeated-query", table, query, "", run.nplusone, rootdir, count=repeat.count
+                repeat.kind, table, query, "", run.nplusone, rootdir, count=repeat.count
             )
             if self.accepted(finding):
                 finding.level = "accepted"
@@ -353,7 +428,7 @@ class TestWatch:
             new = [
                 f
                 for f in self.record.findings
-                if f.kind == "repeated-query" and f.level != "accepted"
+                if f.kind in NPLUSONE_KINDS and f.level != "accepted"
             ]
             outcome = (
                 "passed" if not new else ("warned" if run.nplusone == GuardLevel.WARN else "failed")

@@ -94,9 +94,9 @@ def test_queries_without_a_call_site_still_count_together() -> None:
         (REVERSE_ONE_TO_ONE, "select_related", False, "reverse one-to-one"),
         (REVERSE_COUNT, "annotate", True, "Count("),
         (REVERSE_EXISTS, "annotate", True, "Exists("),
-        (SAVE, "bulk_update", True, "bulk_update()"),
-        ('INSERT INTO "t" ("a") VALUES (%s)', "bulk_create", True, "bulk_create()"),
-        ('DELETE FROM "t" WHERE "t"."id" = %s', "delete", True, "queryset.delete()"),
+        (SAVE, "bulk_update", True, "bulk_update(objects, [fields])"),
+        ('INSERT INTO "t" ("a") VALUES (%s)', "bulk_create", True, "bulk_create(objects)"),
+        ('DELETE FROM "t" WHERE "t"."id" = %s', "delete", True, "QuerySet.filter(...).delete()"),
         ('SELECT "t"."id" FROM "t" WHERE "t"."slug" = %s LIMIT 21', None, False, "slug__in"),
         (
             'SELECT "t"."id" FROM "t" WHERE ("t"."a_id" = %s AND "t"."b" = %s)',
@@ -119,3 +119,17 @@ def test_the_whole_fix_text_for_a_forward_foreign_key() -> None:
         'followed in a loop. Add .select_related("<field>") to the query that loads the rows '
         "the loop walks (or in_bulk() for ids you hold)."
     )
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        (SAVE, "row-by-row-write"),
+        ('INSERT INTO "t" ("a") VALUES (%s)', "row-by-row-write"),
+        ('DELETE FROM "t" WHERE "t"."id" IN (%s)', "row-by-row-write"),
+        (FORWARD_FK, "repeated-query"),
+    ],
+)
+def test_a_write_once_per_row_is_its_own_kind(sql: str, kind: str) -> None:
+    (repeat,) = repeats(run(sql, LOOP, THRESHOLD), THRESHOLD)
+    assert repeat.kind == kind

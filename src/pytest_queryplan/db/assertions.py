@@ -78,10 +78,14 @@ def run_checks(
     return verdicts
 
 
-def raise_failures(verdicts: Iterable[Verdict], verbose: bool) -> None:
+def raise_failures(verdicts: Iterable[Verdict], defaults: Defaults) -> None:
     """One AssertionError with the text of every verdict that did not pass."""
     __tracebackhide__ = True
-    failed = [(verdict, render(verdict, verbose)) for verdict in verdicts if not verdict.passed]
+    failed = [
+        (verdict, render(verdict, defaults.verbose, defaults.verbose_how))
+        for verdict in verdicts
+        if not verdict.passed
+    ]
     if failed:
         raise QueryPlanAssertionError("\n\n".join(text for _, text in failed), failed)
 
@@ -136,7 +140,7 @@ def assert_index_used(
         return run_checks([check], queries, DjangoCatalog(backend, defaults), defaults)
 
     queries: list[ExplainedQuery] = []
-    raise_failures(in_sync_thread(judge), defaults.verbose)
+    raise_failures(in_sync_thread(judge), defaults)
     query = queries[0]
     assert query.plan is not None
     return query.plan  # in forced mode, the plan that proved it (competitors set aside)
@@ -192,7 +196,7 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
             catalog = DjangoCatalog.for_alias(self.using, self.defaults)
             return run_checks([self.check], self.captured, catalog, self.defaults)
 
-        raise_failures(in_sync_thread(judge), self.defaults.verbose)
+        raise_failures(in_sync_thread(judge), self.defaults)
         return None
 
 
@@ -234,3 +238,48 @@ def uses_index(
     return assert_index_used(
         target, index_name, using=using, mode=mode, strict=strict, defaults=defaults
     )
+
+
+class QueryBudgetBlock:
+    """``with self.assertMaxQueries(n):`` -- at most ``n`` queries on ``using`` in the
+    block (transaction control not counted), else the queries by shape with call sites."""
+
+    def __init__(
+        self, limit: int, *, using: str = "default", defaults: Defaults = DEFAULTS, name: str
+    ) -> None:
+        from pytest_queryplan.core.checks.budget import check_limit
+
+        self.limit = check_limit(limit, f"{name}(max_queries)")
+        self.using = using
+        self.defaults = defaults
+        self.name = name
+        self.captured: list[ExplainedQuery] = []
+        self.others: list[tuple[str, Any]] = []
+        self._context: AbstractContextManager[list[ExplainedQuery]] | None = None
+
+    def __enter__(self) -> QueryBudgetBlock:
+        from pytest_queryplan.db.sites import SiteFinder
+
+        sites = self.defaults.sites or SiteFinder()
+        self._context = capture_queries(self.using, sites, self.others)
+        self.captured = self._context.__enter__()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        __tracebackhide__ = True
+        assert self._context is not None
+        self._context.__exit__(exc_type, exc, tb)
+        if exc_type is not None:
+            return None  # the block's own exception propagates
+        from pytest_queryplan.core.checks.budget import over_budget
+        from pytest_queryplan.core.report.shape import sql_shape
+        from pytest_queryplan.core.text.nodes import budget_text
+
+        statements = [(q.sql, q.site) for q in self.captured]
+        statements += [(sql, sites[0]) for sql, sites in self.others]
+        excess = over_budget(statements, self.limit, self.using, sql_shape)
+        if excess is not None:
+            raise QueryPlanAssertionError(
+                budget_text(excess, "the block", f"{self.name}({self.limit})")
+            )
+        return None

@@ -64,10 +64,22 @@ class ReportCollector:
         run = self.recorder.run
         if run.baseline_path is None:
             return
-        from pytest_queryplan.core.report.baseline import Entry, compare, load, updated, write
+        from pytest_queryplan.core.report.baseline import (
+            BaselineError,
+            Entry,
+            compare,
+            load,
+            updated,
+            write,
+        )
 
         found = [Entry(f["test"], f["kind"], f["table"], f["sql"]) for f in self.report.findings]
-        accepted = load(run.baseline_path, missing_ok=run.baseline_update)
+        try:
+            accepted = load(run.baseline_path, missing_ok=run.baseline_update)
+        except BaselineError:
+            if not run.baseline_update:
+                raise
+            accepted = []  # malformed: rewritten from this run's findings, as its error advises
         if run.baseline_update:
             write(run.baseline_path, updated(found, accepted, tests_run=tests_run))
             gone = []

@@ -1,8 +1,8 @@
 """The built-in outputs of the session's queryplan report, one plugin object each: the
 terminal summary, ``--queryplan-report`` (JSON), ``--queryplan-sarif`` and GitHub
 annotations. Each implements ``hookspecs.pytest_queryplan_write_report``; ``plugin.py``
-registers the ones the run asks for. Building the lines and documents is ``core/report``'s
-job; here they are only written.
+registers the ones the run asks for, and names a writer that fails by its ``what``.
+Building the lines and documents is ``core/report``'s job; here they are only written.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def _write_json(path: Path, document: Any) -> None:
 
 class TerminalSummary:
     """The "queryplan" section at the end of the terminal report."""
+
+    what = "the terminal summary"
 
     def pytest_queryplan_write_report(
         self, collector: ReportCollector, terminalreporter: pytest.TerminalReporter | None
@@ -52,6 +54,8 @@ class JsonReport:
     """``--queryplan-report PATH``: the report as JSON (``python -m pytest_queryplan merge``
     merges shards' files)."""
 
+    what = "--queryplan-report"
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
@@ -61,6 +65,8 @@ class JsonReport:
 
 class SarifReport:
     """``--queryplan-sarif PATH``: findings and failed checks as SARIF 2.1.0 results."""
+
+    what = "--queryplan-sarif"
 
     def __init__(self, path: Path, rootpath: Path) -> None:
         self.path, self.rootpath = path, rootpath
@@ -76,6 +82,8 @@ class SarifReport:
 
 class GithubAnnotations:
     """``GITHUB_ACTIONS=true``: one workflow command per finding, at its call site."""
+
+    what = "the GitHub annotations"
 
     def __init__(self, rootpath: Path) -> None:
         self.rootpath = rootpath

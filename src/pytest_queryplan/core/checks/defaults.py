@@ -43,6 +43,8 @@ class Defaults:
     mode: Mode = Mode.FORCED
     analyze_tables: bool = False
     verbose: bool = False
+    #: How the runner is made verbose, as a failure's last line says (the runner's words).
+    verbose_how: str = "run pytest with -v"
     #: Whether an index must *serve* the query (strict) or only appear in the plan.
     strict: bool = True
     #: Catalog answers about named indexes, per test (see IndexCache).

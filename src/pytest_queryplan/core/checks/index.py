@@ -33,7 +33,8 @@ class IndexUsed:
     index), leave no condition on its key columns to a Filter, and not skip a btree's
     leading key. ``strict=False``: the index appearing in the plan is enough.
     ``block``: the queries were captured from running code, not one given target, so
-    running no query on the index's table is a failure of its own.
+    running no query on the index's table is a failure of its own; ``body``: that code
+    was a test's body (the marker), not a ``with`` block.
     A failure may be asked again where the dialect's mode calls for it (generic plans).
     """
 
@@ -41,6 +42,12 @@ class IndexUsed:
     every: bool = False
     block: bool = False
     strict: bool = True
+    body: bool = False
+
+    @property
+    def ran(self) -> str:
+        """What ran the queries, as a failure text names it."""
+        return "the test body" if self.body else "the block"
 
     def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
         verdict = self._judge(queries, catalog)

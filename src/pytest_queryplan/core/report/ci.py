@@ -28,6 +28,11 @@ def finding_message(group: dict[str, Any]) -> str:
         return (
             f"{group['table']}: the same query ran {group['runs']} times in one test (N+1): {what}"
         )
+    if group["kind"] == "row-by-row-write":
+        return (
+            f"{group['table']}: the same write ran {group['runs']} times in one test, one row "
+            f"at a time (bulk_create, bulk_update, QuerySet.update()/delete()): {what}"
+        )
     return f"{group['table']} read whole with a Filter (no index served it): {what}"
 
 

@@ -19,6 +19,11 @@ from pytest_queryplan.core.report.callsite import CallSite
 
 #: Repeats of one statement from one line before it is a finding (ini default).
 THRESHOLD = 5
+#: The finding kinds: a read once per row, and a write once per row.
+READ_KIND = "repeated-query"
+WRITE_KIND = "row-by-row-write"
+KINDS = (READ_KIND, WRITE_KIND)
+WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 # Transaction control repeats by design (a savepoint per atomic block): never N+1.
 _CONTROL = re.compile(
@@ -35,6 +40,11 @@ _FROM = re.compile(r'\sFROM\s+"(?P<table>[^"]+)"', re.IGNORECASE)
 _VERB = re.compile(r"\s*(\w+)")
 
 
+def is_control(sql: str) -> bool:
+    """Transaction control and settings: statements a test does not choose to run."""
+    return bool(_CONTROL.match(sql))
+
+
 @dataclass(frozen=True)
 class Fix:
     """The Django remedy for a repeat: ``method`` (``select_related``, ``prefetch_related``,
@@ -47,17 +57,110 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class Key:
+    """What a related-object read looks rows up by: ``FROM "table" ... WHERE
+    "where_table"."column" = %s`` (``where_table`` differs for a many-to-many's through
+    table), with Django's ``LIMIT 21`` of a single-object read or not."""
+
+    table: str
+    where_table: str
+    column: str
+    limited: bool
+
+
+def lookup_key(sql: str) -> Key | None:
+    """The key of a SELECT that reads rows by one equality (a related-object read)."""
+    found = _VERB.match(sql)
+    if found is None or found.group(1).upper() not in ("SELECT", "WITH"):
+        return None
+    key, source = _ONE_KEY.search(sql), _FROM.search(sql)
+    if key is None or source is None:
+        return None
+    return Key(source["table"], key["table"], key["column"], key["limit"] is not None)
+
+
+def from_table(sql: str) -> str | None:
+    """The first table a statement reads (``FROM "t"``)."""
+    found = _FROM.search(sql)
+    return found["table"] if found else None
+
+
+@dataclass(frozen=True)
+class Relation:
+    """The relation a repeated read follows, found from its SQL and the models' meta:
+    ``owner.name`` (``Order.customer``) is read once per ``owner`` row; ``parents_at`` is
+    where the test body loaded those rows (None: before the body, or not seen)."""
+
+    owner: str
+    name: str
+    #: ``foreign key``, ``one-to-one``, ``reverse foreign key``, ``reverse one-to-one``,
+    #: ``many-to-many`` (either side).
+    via: str
+    #: The QuerySet method that loads it with the owners: select_related or prefetch_related.
+    method: str
+    parents_at: CallSite | None = None
+    #: How the repeated query reads it: ``rows`` (the objects), ``count`` or ``exists``.
+    read: str = "rows"
+
+    @property
+    def call(self) -> str:
+        return f'.{self.method}("{self.name}")'
+
+    @property
+    def fix(self) -> Fix:
+        loads = f"the query that loads the {self.owner} rows"
+        if self.read == "count":
+            return Fix(
+                "annotate",
+                f'add .annotate(n=Count("{self.name}")) to {loads}, and read the count from '
+                f"it (or {self.call} and len()).",
+            )
+        if self.read == "exists":
+            return Fix(
+                "annotate",
+                f"add .annotate(has=Exists(...)) on {self.name} to {loads} (or {self.call} "
+                "and test the list).",
+            )
+        return Fix(self.method, f"add {self.call} to {loads}.")
+
+
+@dataclass(frozen=True)
 class Repeat:
-    """One statement shape run ``count`` times from ``call_site``; ``sql`` is the first run's."""
+    """One statement shape run ``count`` times from ``call_site``; ``sql`` is the first run's.
+    ``relation``: the relation it follows, when the models' meta could name it."""
 
     shape: str
     sql: str
     call_site: CallSite | None
     count: int
+    relation: Relation | None = None
 
     @property
     def fix(self) -> Fix:
+        if self.relation is not None:
+            return self.relation.fix
         return django_fix(self.sql)
+
+    @property
+    def read(self) -> str:
+        """How the statement reads: ``count``, ``exists`` or ``rows``."""
+        key = _ONE_KEY.search(self.sql)
+        head = self.sql[: key.start()] if key else self.sql
+        if re.search(r"\bCOUNT\(", head, re.IGNORECASE):
+            return "count"
+        if re.match(r'\s*SELECT\s+(%s|\?|1)\s+AS\s+"a"\s', head, re.IGNORECASE):
+            return "exists"
+        return "rows"
+
+    @property
+    def verb(self) -> str:
+        found = _VERB.match(self.sql)
+        return found.group(1).upper() if found else ""
+
+    @property
+    def kind(self) -> str:
+        """``row-by-row-write`` for an INSERT, UPDATE or DELETE, else ``repeated-query``."""
+        return WRITE_KIND if self.verb in WRITES else READ_KIND
 
 
 def repeats(
@@ -98,14 +201,24 @@ def django_fix(sql: str) -> Fix:
     found = _VERB.match(sql)
     verb = found.group(1).upper() if found else ""
     if verb == "INSERT":
-        return Fix("bulk_create", "rows inserted one by one: create them with bulk_create().")
+        return Fix(
+            "bulk_create",
+            "rows inserted one by one (create() or save() in a loop): build the objects, then "
+            "insert them in one statement with Model.objects.bulk_create(objects).",
+        )
     if verb == "UPDATE":
         return Fix(
             "bulk_update",
-            "rows updated one by one: bulk_update() the objects, or one queryset.update().",
+            "rows updated one by one (save() in a loop): Model.objects.bulk_update(objects, "
+            "[fields]), or one QuerySet.update(field=value) when every row gets the same "
+            "value (F() expressions for values computed from the row).",
         )
     if verb == "DELETE":
-        return Fix("delete", "rows deleted one by one: delete them with one queryset.delete().")
+        return Fix(
+            "delete",
+            "rows deleted one by one (delete() in a loop): delete them in one statement with "
+            "QuerySet.filter(...).delete().",
+        )
     key = _ONE_KEY.search(sql)
     found = _FROM.search(sql)
     table = found["table"] if found else "?"

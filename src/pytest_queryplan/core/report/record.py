@@ -94,6 +94,8 @@ class TestRecord:
     why_unexplained: list[dict[str, Any]] = field(default_factory=list)
     #: Queries from test code the guard left out (scope ``app``).
     left_out: int = 0
+    #: Findings in those queries, by kind: what scope ``all`` would have shown.
+    left_out_findings: dict[str, int] = field(default_factory=dict)
     tables: set[str] = field(default_factory=set)
     used: set[str] = field(default_factory=set)
     indexes: list[dict[str, Any]] = field(default_factory=list)
@@ -122,6 +124,10 @@ class TestRecord:
         if all((f.key, f.site) != (finding.key, finding.site) for f in self.findings):
             self.findings.append(finding)
 
+    def leave_out(self, kind: str, count: int = 1) -> None:
+        """Count findings in test code's queries that scope ``app`` leaves out."""
+        self.left_out_findings[kind] = self.left_out_findings.get(kind, 0) + count
+
     def could_not_explain(self, query: ExplainedQuery, rootdir: str) -> None:
         self.unexplained += 1
         if len(self.why_unexplained) < UNEXPLAINED_LISTED:
@@ -140,7 +146,14 @@ class TestRecord:
         self.used.update(indexes)
 
     def __bool__(self) -> bool:
-        return bool(self.checks or self.queries or self.snapshot or self.used or self.left_out)
+        return bool(
+            self.checks
+            or self.queries
+            or self.snapshot
+            or self.used
+            or self.left_out
+            or self.left_out_findings
+        )
 
     def encode(self) -> str:
         data = {

@@ -72,6 +72,16 @@ RULES: dict[str, tuple[str, str]] = {
         "One statement from one line ran many times in one test. Load the related rows with "
         "the query that loads the rows (select_related, prefetch_related) or in bulk.",
     ),
+    "row-by-row-write": (
+        "The same write ran once per row",
+        "One INSERT, UPDATE or DELETE from one line ran many times in one test. Write the "
+        "rows in one statement: bulk_create, bulk_update, QuerySet.update() or delete().",
+    ),
+    "query-budget": (
+        "A test ran more queries than its budget",
+        "The test body (or block) ran more queries on one connection than max_queries "
+        "allows. The failure lists them by statement shape with their call sites.",
+    ),
 }
 
 

@@ -45,6 +45,8 @@ class SessionReport:
     failures: list[dict[str, Any]] = field(default_factory=list)
     unexplained: list[dict[str, Any]] = field(default_factory=list)
     plans: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PLANS, 0))
+    #: Findings in test code's queries that scope ``app`` left out, by kind.
+    left_out_findings: dict[str, int] = field(default_factory=dict)
     #: --queryplan-baseline: {path, gone: [entries]}, set by the controller.
     baseline: dict[str, Any] | None = None
     snapshot: dict[str, Any] = field(
@@ -69,6 +71,7 @@ class SessionReport:
         self.plans["explains_run"] += record.explained
         self.plans["unexplained"] += record.unexplained
         self.plans["left_out"] += record.left_out
+        _add_counts(self.left_out_findings, record.left_out_findings)
         if record.snapshot:
             self.snapshot["compared"] += 1
             status = record.snapshot["status"]
@@ -103,6 +106,7 @@ class SessionReport:
             "findings": finding_groups(self.findings),
             "unexplained": unexplained_groups(self.unexplained),
             "plans": dict(self.plans),
+            "left_out_findings": dict(sorted(self.left_out_findings.items())),
             "baseline": self.baseline,
             "snapshots": None,
             "index_usage": None,
@@ -142,6 +146,7 @@ class SessionReport:
         report.findings = expand(data["findings"])
         report.unexplained = expand_unexplained(data["unexplained"])
         report.plans.update(data["plans"])
+        report.left_out_findings = dict(data.get("left_out_findings") or {})
         report.baseline = data.get("baseline")
         if data.get("snapshots") is not None:
             report.snapshots = True
@@ -174,6 +179,7 @@ def merge(reports: Iterable[SessionReport]) -> SessionReport:
             merged.checks[key] += report.checks[key]
         for key in merged.plans:
             merged.plans[key] += report.plans[key]
+        _add_counts(merged.left_out_findings, report.left_out_findings)
         merged.failed_tests |= report.failed_tests
         merged.proven |= report.proven
         merged.findings += report.findings
@@ -195,3 +201,8 @@ def merge(reports: Iterable[SessionReport]) -> SessionReport:
         merged.used |= report.used
         merged.indexes.update(report.indexes)
     return merged
+
+
+def _add_counts(total: dict[str, int], more: dict[str, int]) -> None:
+    for key, number in more.items():
+        total[key] = total.get(key, 0) + number

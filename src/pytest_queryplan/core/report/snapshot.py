@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,16 +100,28 @@ def compare(
     )
 
 
-def stale(snapshot_dir: Path, rootpath: Path, produced: set[str], known: set[str]) -> list[str]:
+def stale(
+    snapshot_dir: Path,
+    rootpath: Path,
+    produced: set[str],
+    known: set[str],
+    narrowed: Collection[str] = (),
+) -> list[str]:
     """Baseline files of the collected test modules that no ``produced`` test writes.
 
     ``known`` holds every node id collected or deselected: a file belongs to a module only
     when some test of that module was collected, so a narrower run lists nothing else.
+    In the ``narrowed`` modules (named with ``::`` on the command line) only some tests
+    were collected: there only the files of those tests are judged.
     """
     expected = {path_for(snapshot_dir, nodeid) for nodeid in produced}
     modules = {nodeid.partition("::")[0] for nodeid in known}
     found = []
     for module in sorted(modules):
+        if module in narrowed:
+            mine = (path_for(snapshot_dir, n) for n in known if n.partition("::")[0] == module)
+            found += sorted(p for p in set(mine) if p.is_file() and p not in expected)
+            continue
         folder = snapshot_dir / module.removesuffix(".py")
         if folder.is_dir():
             found += [p for p in sorted(folder.glob("*" + SUFFIX)) if p not in expected]

@@ -10,6 +10,7 @@ from typing import Any
 
 from pytest_queryplan.core.report.groups import finding_groups, unexplained_groups
 from pytest_queryplan.core.report.hygiene import redundant, unused
+from pytest_queryplan.core.report.nplusone import KINDS
 from pytest_queryplan.core.report.session import SessionReport
 from pytest_queryplan.core.text.sql import short_sql
 
@@ -74,7 +75,8 @@ def _tests(tests: list[str], shown: int = 2) -> str:
 
 def _guard_lines(report: SessionReport) -> list[str]:
     groups = finding_groups(report.findings)
-    if report.guard == "off" and not groups and not report.plans["left_out"]:
+    left_out = report.left_out_findings
+    if report.guard == "off" and not groups and not report.plans["left_out"] and not left_out:
         return []
     tests = {f["test"] for f in report.findings}
     accepted = sum(1 for g in groups if g["level"] == "accepted")
@@ -87,11 +89,17 @@ def _guard_lines(report: SessionReport) -> list[str]:
     lines = [line]
     for group in groups:
         what = group["filter"] or short_sql(group["sql"], 80)
-        runs = f" ran {group['runs']} times" if group["kind"] == "repeated-query" else ""
+        runs = f" ran {group['runs']} times" if group["kind"] in KINDS else ""
         lines.append(
             f"  {group['level'].upper()} {group['kind']} {group['table']}: {what}{runs}"
             f"{_at(group['sites'])}  [{_plural(len(group['tests']), 'test')}: "
             f"{_tests(group['tests'])}]"
+        )
+    if left_out:
+        kinds = ", ".join(f"{number} {kind}" for kind, number in sorted(left_out.items()))
+        lines.append(
+            f"  {_plural(sum(left_out.values()), 'finding')} in queries run by test code left "
+            f"out (scope app: {kinds}); --queryplan-guard-scope=all shows them"
         )
     if report.plans["left_out"]:
         lines.append(

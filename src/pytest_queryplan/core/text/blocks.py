@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from pytest_queryplan.core.plan.tree import PlanNode
     from pytest_queryplan.core.report.callsite import CallSite
 
-VERBOSE_HINT = "(run pytest with -v for costs, row estimates and all conditions)"
+
+def verbose_hint(how: str = "run pytest with -v") -> str:
+    """The last line of a terse failure: how to see the rest, in the runner's own words."""
+    return f"({how} for costs, row estimates and all conditions)"
 
 
 def shown(site: CallSite) -> str:

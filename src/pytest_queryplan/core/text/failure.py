@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pytest_queryplan.core.checks.verdict import Kind
-from pytest_queryplan.core.text.blocks import VERBOSE_HINT
+from pytest_queryplan.core.text.blocks import verbose_hint
 from pytest_queryplan.core.text.index import (
     index_not_used,
     missing_index,
@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     from pytest_queryplan.core.checks.verdict import Verdict
 
 
-def render(verdict: Verdict, verbose: bool = False) -> str:
+def render(verdict: Verdict, verbose: bool = False, verbose_how: str | None = None) -> str:
     """The failure text of a verdict that did not pass; never raises, so no formatting
-    problem can replace the verdict or skew a count."""
+    problem can replace the verdict or skew a count. ``verbose_how``: how the runner shows
+    more (default: pytest's ``-v``)."""
     try:
-        return _render(verdict, verbose)
+        return _render(verdict, verbose, verbose_how)
     except Exception as exc:  # noqa: BLE001 - the verdict stands, whatever its text
         return (
             f"The plan check failed ({verdict.kind}), and its failure text could not be "
@@ -50,7 +51,7 @@ RENDERERS: dict[Kind, Callable[[Verdict, bool], list[str]]] = {
 _PLANLESS = frozenset({Kind.NO_QUERY_ON_TABLE, Kind.UNKNOWN_TABLE})
 
 
-def _render(verdict: Verdict, verbose: bool) -> str:
+def _render(verdict: Verdict, verbose: bool, verbose_how: str | None) -> str:
     """The text, or an error for a kind nothing renders (a missing renderer is a bug)."""
     kind = Kind(verdict.kind)
     lines = None
@@ -59,5 +60,5 @@ def _render(verdict: Verdict, verbose: bool) -> str:
     if lines is None:
         lines = RENDERERS[kind](verdict, verbose)
     if not verbose and kind not in _PLANLESS:
-        lines += ["", VERBOSE_HINT]
+        lines += ["", verbose_hint(verbose_how) if verbose_how else verbose_hint()]
     return "\n".join(lines)

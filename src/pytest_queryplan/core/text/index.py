@@ -127,11 +127,11 @@ def index_not_used(verdict: Verdict, verbose: bool) -> list[str]:
     elif check.every:
         head = (
             f'Expected every query on {info.table} to use index "{info.name}"; '
-            f"{len(offenses)} of the block's queries on it did not."
+            f"{len(offenses)} of {check.ran}'s queries on it did not."
         )
     else:
         head = (
-            f'Expected a query in the block to use index "{info.name}"; none of its '
+            f'Expected a query in {check.ran} to use index "{info.name}"; none of its '
             f"{count(len(offenses), 'query', 'queries')} on {info.table} did "
             f"({verdict.total} in all)."
         )
@@ -150,7 +150,7 @@ def no_query_on_table(verdict: Verdict) -> list[str]:
     assert info is not None
     queries = verdict.queries
     lines = [
-        f'Expected the block to use index "{info.name}", but it ran no query on '
+        f'Expected {verdict.check.ran} to use index "{info.name}", but it ran no query on '
         f"{info.table} ({count(len(queries), 'query', 'queries')} in all).",
     ]
     for query in queries[:10]:
@@ -171,7 +171,7 @@ def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
     assert info is not None
     who = "the query"
     if check.block:
-        who = "every query on its table" if check.every else "a query in the block"
+        who = "every query on its table" if check.every else f"a query in {check.ran}"
     lines = [
         f'Expected {who} to be served by index "{info.name}", but the planner only '
         "scanned it: rows the index should have narrowed were read and checked one by one.",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pytest_queryplan.core.text.blocks import (
+    count,
     indent,
     mode_line,
     near_misses,
@@ -14,9 +15,10 @@ from pytest_queryplan.core.text.blocks import (
     shown,
     suggestion_lines,
 )
-from pytest_queryplan.core.text.sql import format_sql
+from pytest_queryplan.core.text.sql import format_sql, short_sql
 
 if TYPE_CHECKING:
+    from pytest_queryplan.core.checks.budget import Excess
     from pytest_queryplan.core.checks.verdict import Verdict
     from pytest_queryplan.core.report.nplusone import Repeat
 
@@ -63,13 +65,55 @@ def repeat_text(repeat: Repeat, threshold: int, verbose: bool) -> str:
     """A repeated query (N+1): where it ran from, how often, the SQL, and the Django fix."""
     where = f" from {shown(repeat.call_site)}" if repeat.call_site is not None else ""
     fix = repeat.fix
-    lines = [
-        f"Repeated query (N+1): the same statement ran {repeat.count} times{where} "
-        f"(the threshold is {threshold}): one query per row where one or two would do.",
+    if repeat.kind == "row-by-row-write":
+        head = (
+            f"Row-by-row write (N+1): the same {repeat.verb} ran {repeat.count} times{where} "
+            f"(the threshold is {threshold}): one statement per row where one would do."
+        )
+    else:
+        head = (
+            f"Repeated query (N+1): the same statement ran {repeat.count} times{where} "
+            f"(the threshold is {threshold}): one query per row where one or two would do."
+        )
+    lines = [head]
+    relation = repeat.relation
+    if relation is not None:
+        parents = (
+            f"the {relation.owner} rows were loaded at {shown(relation.parents_at)}"
+            if relation.parents_at is not None
+            else f"the {relation.owner} rows were loaded before the test body (a fixture?)"
+        )
+        lines.append(
+            f"Relation: {relation.owner}.{relation.name} ({relation.via}), read once per "
+            f"{relation.owner} row, {repeat.count} times; {parents}."
+        )
+    lines += [
         "SQL (the first run):",
         indent(format_sql(repeat.sql)),
         f"Fix: {fix.text}" if fix.sure else f"Fix (a guess from the SQL): {fix.text}",
         "(For one test that means it: @pytest.mark.queryplan(allow_repeats=N); for the "
         "suite: ini queryplan_nplusone_threshold.)",
     ]
+    return "\n".join(lines)
+
+
+def budget_text(excess: Excess, where: str, argument: str) -> str:
+    """A query budget exceeded: the count, then each statement shape with its call sites.
+    ``where`` ran the queries; ``argument`` is how the budget was set (``max_queries``)."""
+    lines = [
+        f"Query budget exceeded: {where} ran {count(excess.count, 'query', 'queries')} on "
+        f"{excess.using!r}, over its budget of {excess.limit} ({argument}; savepoints and "
+        "other transaction control not counted).",
+        "The queries, by statement shape (values taken out), most run first:",
+    ]
+    for found in excess.shapes:
+        lines.append(f"  {found.count} x {short_sql(found.shape, 120)}")
+        for site, runs in found.sites:
+            at = shown(site) if site is not None else "(no call site in the project's code)"
+            lines.append(f"        {runs} from {at}")
+    lines.append(
+        "Hint: a statement run once per row wants one query for all rows (select_related, "
+        "prefetch_related, bulk_create, QuerySet.update()); if the work grew on purpose, "
+        "raise the budget."
+    )
     return "\n".join(lines)

@@ -35,7 +35,8 @@ def lost_when_prepared(verdict: Verdict, verbose: bool) -> list[str]:
     assert info is not None
     who = "the query"
     if verdict.check.block:
-        who = "every query on its table" if verdict.check.every else "a query in the block"
+        check = verdict.check
+        who = "every query on its table" if check.every else f"a query in {check.ran}"
     lines = [
         f'Expected {who} to use index "{info.name}" once prepared, but its generic plan does '
         "not: with its values bound the planner uses the index (forced mode), without them it "
