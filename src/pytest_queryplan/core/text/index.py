@@ -94,10 +94,7 @@ def diagnosis(
     # A Filter on the index's own key columns that it could not search: say why.
     causes = [h for n in seq for h in dialect.cause_hints(dialect.serve(n, info), column_types)]
     if seq and mode == Mode.FORCED:
-        lines.append(
-            f"Even with sequential scans discouraged the planner read {info.table} "
-            f"sequentially: no index can serve this query's conditions, {info.name} included."
-        )
+        lines.append(dialect.read_whole_text(info.table, info.name))
         if causes:
             lines.append(f"{info.name} is {info.definition.split(' USING ', 1)[-1]}.")
             return lines + [f"Hint: {hint}" for hint in causes]
