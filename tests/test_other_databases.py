@@ -141,6 +141,14 @@ SAYS = {
         "suggestion": "*Suggestion (tried: SQLite searched it when it was created inside the "
         "rolled-back savepoint*",
     },
+    "mariadb": {
+        "title": "MariaDB",
+        "scan": "Seq Scan on memberapp_member  ?ALL?",
+        "create": "CREATE INDEX `member_role_idx` ON `memberapp_member` (`role`) "
+        "ALGORITHM=INPLACE LOCK=NONE;",
+        "suggestion": "*Suggestion (unverified: MariaDB commits the transaction on any DDL, so "
+        "it was not created and tried here*",
+    },
 }
 
 
@@ -169,15 +177,59 @@ def _project(pytester: pytest.Pytester, settings: str) -> pytest.Pytester:
     return pytester
 
 
-@pytest.fixture
-def sqlite_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def _connect_mariadb(database: str | None = None) -> object:
+    """A PyMySQL connection to the MariaDB server the tests use, or a skip saying why not."""
+    pymysql = pytest.importorskip("pymysql", reason="PyMySQL (the suite extra) is not installed")
+    server = mariadb_server()
+    try:
+        return pymysql.connect(
+            host=server["host"],
+            port=server["port"],
+            user=server["user"],
+            password=server["password"],
+            database=database,
+            autocommit=True,
+            connect_timeout=5,
+        )
+    except pymysql.err.OperationalError as exc:
+        pytest.skip(f"MariaDB at {server['host']}:{server['port']} is unreachable: {exc}")
+
+
+def drop_database(name: str) -> None:
+    connection = _connect_mariadb()
+    try:
+        with connection.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        connection.close()  # type: ignore[attr-defined]
+
+
+def mariadb_settings(name: str, driver: str) -> str:
+    server = mariadb_server()
+    return MARIADB_SETTINGS.format(
+        driver=PYMYSQL if driver == "pymysql" else "", name=name, **server
+    )
+
+
+@pytest.fixture(params=["sqlite", "mariadb-mysqlclient", "mariadb-pymysql"])
+def project(
+    request: pytest.FixtureRequest, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, pytest.Pytester]]:
+    """(vendor, the project set up for it): SQLite in memory, or MariaDB through each
+    driver Django's mysql backend takes, on a database of its own, dropped afterwards."""
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
-    return _project(pytester, SQLITE_SETTINGS)
-
-
-@pytest.fixture(params=["sqlite"])
-def project(request: pytest.FixtureRequest) -> Iterator[tuple[str, pytest.Pytester]]:
-    yield request.param, request.getfixturevalue(f"{request.param}_project")
+    vendor, _, driver = request.param.partition("-")
+    if vendor == "sqlite":
+        yield vendor, _project(pytester, SQLITE_SETTINGS)
+        return
+    if driver == "mysqlclient":
+        pytest.importorskip("MySQLdb", reason="mysqlclient is not installed (it needs a C build)")
+    _connect_mariadb().close()  # type: ignore[attr-defined]
+    name = unique_name()
+    try:
+        yield vendor, _project(pytester, mariadb_settings(name, driver))
+    finally:
+        drop_database(name)
 
 
 def test_the_same_checks_pass_and_fail_alike(project: tuple[str, pytest.Pytester]) -> None:
@@ -283,7 +335,7 @@ def test_a_mode_the_database_lacks_is_a_usage_error_naming_it(
 
 def test_forbid_takes_the_databases_own_words(project: tuple[str, pytest.Pytester]) -> None:
     vendor, pytester = project
-    word, wrong = {"sqlite": ("SCAN", "Seq Scan")}[vendor]
+    word, wrong = {"sqlite": ("SCAN", "Seq Scan"), "mariadb": ("ALL", "SCAN")}[vendor]
     pytester.makepyfile(
         test_forbid=textwrap.dedent(
             f"""

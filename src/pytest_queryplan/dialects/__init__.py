@@ -28,6 +28,12 @@ _DIALECTS = {
         "pytest_queryplan.dialects.postgresql:POSTGRESQL",
         "pytest_queryplan.dialects.postgresql.backend:PostgreSQLBackend",
     ),
+    # Django's mysql backend; MySQL itself is refused when the backend connects.
+    "mysql": (
+        "MariaDB",
+        "pytest_queryplan.dialects.mariadb:MARIADB",
+        "pytest_queryplan.dialects.mariadb.backend:MariaDBBackend",
+    ),
     "sqlite": (
         "SQLite",
         "pytest_queryplan.dialects.sqlite:SQLITE",

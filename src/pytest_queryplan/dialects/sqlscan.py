@@ -41,6 +41,16 @@ def tokenize(sql: str, backslash: bool = False) -> list[Token]:
     return [(m.lastgroup or "", m.group()) for m in pattern.finditer(sql) if m.lastgroup]
 
 
+def spans(sql: str, backslash: bool = False) -> list[tuple[str, str, int, int]]:
+    """Tokens of ``sql`` with where each ends: (kind, text, start, end)."""
+    pattern = _TOKEN_BACKSLASH if backslash else _TOKEN
+    return [
+        (m.lastgroup or "", m.group(), m.start(), m.end())
+        for m in pattern.finditer(sql)
+        if m.lastgroup
+    ]
+
+
 def unquote(token: Token) -> str:
     kind, text = token
     if kind == "qid":

@@ -105,6 +105,13 @@ def normalise(
                 "Alias": target[1],
                 "Plans": [root],
             }
+    stack = [root]
+    while stack:  # each node says what MariaDB printed for it
+        node = stack.pop()
+        source = _source(node)
+        if source:
+            node["Source"] = source
+        stack.extend(node.get("Plans", []))
     top: dict[str, Any] = {"Plan": root}
     optimization = data.get("query_optimization", {}).get("r_total_time_ms")
     if optimization is not None:
@@ -550,3 +557,18 @@ def _scalars(obj: dict[str, Any]) -> dict[str, Any]:
         for k, v in obj.items()
         if k not in ("materialized", "query_specifications", "query_block", "table", "nested_loop")
     }
+
+
+def _source(node: dict[str, Any]) -> str | None:
+    """MariaDB's own words for a node: its access type, key and used key parts."""
+    access = node.get("Access Type")
+    if access is not None:
+        key = node.get("Key")
+        parts = node.get("Used Key Parts")
+        said = f"{access} {key}" if key else str(access)
+        return f"{said} ({', '.join(parts)})" if parts and access != "index" else said
+    if node["Node Type"] == "Sort":
+        return "filesort"
+    if node.get("Temporary Table"):
+        return "temporary_table"
+    return None
