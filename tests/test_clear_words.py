@@ -64,7 +64,7 @@ def test_marked():
     assert not User.objects.filter(first_name="x").exists()
 """
 
-SUPPORTED = "PostgreSQL and SQLite"
+SUPPORTED = "MariaDB, PostgreSQL and SQLite"
 ACME_WARNING = (
     "queryplan: database 'default' is acmedb (acmedb); pytest-queryplan "
     f"explains {SUPPORTED} only, so --queryplan-guard checks no query run there."

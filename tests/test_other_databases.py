@@ -49,8 +49,10 @@ def by_email(email):
 CHECKS = """
 import pytest
 from django.db.models.functions import Upper
+from django.test import TestCase
 
 from memberapp.models import Member
+from pytest_queryplan.testcase import QueryPlanMixin
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +74,22 @@ def test_block_served(assert_uses_index):
     Member.objects.create(customer_id=3, role="owner", email="a@example.com")
     with assert_uses_index("member_cust_role_idx"):
         assert len(Member.objects.filter(customer_id=3, role="owner")) == 1
+
+
+def test_explain_and_capture(queryplan):
+    plan = queryplan.explain(Member.objects.filter(customer_id=3, role="owner"))
+    assert plan.uses_index("member_cust_role_idx")
+    with queryplan.capture() as captured:
+        list(Member.objects.filter(email="z@example.com"))
+    assert [query.plan.root.node_type for query in captured] == ["Seq Scan"]
+
+
+class MemberTests(QueryPlanMixin, TestCase):
+    def test_served(self):
+        owners = Member.objects.filter(customer_id=3, role="owner")
+        self.assertUsesIndex(owners, "member_cust_role_idx")
+        with self.assertUsesIndex("member_cust_role_idx"):
+            list(owners)
 
 
 @pytest.mark.queryplan(uses_index="member_cust_role_idx")
@@ -103,6 +121,57 @@ def test_app_served():
 
 def test_full_read_in_test_code():
     list(Member.objects.filter(email="y@example.com"))
+"""
+
+SAFETY = """
+import pytest
+from django.db import connection
+
+from memberapp.models import Member
+from pytest_queryplan import QueryPlanUsageError
+
+pytestmark = pytest.mark.django_db
+
+
+def indexes():
+    return {info.name for info in __import__(
+        "pytest_queryplan.dialects", fromlist=["get_backend"]
+    ).get_backend("default").indexes_on(["memberapp_member"])}
+
+
+def in_transaction():
+    if connection.vendor == "sqlite":
+        return connection.connection.in_transaction
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@in_transaction")
+        return bool(cursor.fetchone()[0])
+
+
+def test_checks_leave_the_tests_transaction_as_it_was(assert_uses_index, queryplan):
+    Member.objects.create(customer_id=3, role="owner", email="a@example.com")
+    before = indexes()
+    with pytest.raises(AssertionError, match="Suggestion"):  # tried on SQLite, not on MariaDB
+        assert_uses_index(Member.objects.filter(role="owner"), "member_cust_role_idx")
+    queryplan.explain("UPDATE memberapp_member SET role = 'x' WHERE customer_id = 3")
+    queryplan.explain("DELETE FROM memberapp_member")
+    with pytest.raises(QueryPlanUsageError, match="could not EXPLAIN the query"):
+        queryplan.explain("SELEC broken")
+    assert indexes() == before and "member_role_idx" not in before
+    assert in_transaction() and connection.in_atomic_block
+    assert list(Member.objects.values_list("role", flat=True)) == ["owner"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_no_transaction_is_left_open(assert_uses_index):
+    with pytest.raises(AssertionError):
+        assert_uses_index(Member.objects.filter(role="owner"), "member_cust_role_idx")
+    assert connection.get_autocommit() and not in_transaction()
+    assert "member_role_idx" not in indexes()
+
+
+def test_analyze_is_refused_with_the_reason(queryplan):
+    with pytest.raises(QueryPlanUsageError, match="PostgreSQL"):
+        queryplan.explain(Member.objects.all(), analyze=True)
 """
 
 SQLITE_SETTINGS = """
@@ -171,6 +240,7 @@ def _project(pytester: pytest.Pytester, settings: str) -> pytest.Pytester:
             "db_settings": settings,
             "test_checks": CHECKS,
             "test_app": APP,
+            "test_safety": SAFETY,
         }
     )
     write_ini(pytester, settings="db_settings")
@@ -236,7 +306,7 @@ def test_the_same_checks_pass_and_fail_alike(project: tuple[str, pytest.Pytester
     vendor, pytester = project
     says = SAYS[vendor]
     result = pytester.runpytest_subprocess("test_checks.py")
-    result.assert_outcomes(passed=3, failed=3)
+    result.assert_outcomes(passed=5, failed=3)
     text = result.stdout.str()
     for test in ("test_unserved", "test_function_on_key", "test_marker_unserved"):
         assert f"FAILED test_checks.py::{test}" in text
@@ -304,6 +374,13 @@ def test_the_guard_fails_the_applications_full_read_and_nothing_else(
         ]
     )
     assert "PostgreSQL" not in result.stdout.str()
+
+
+def test_checks_leave_no_trace(project: tuple[str, pytest.Pytester]) -> None:
+    """Nothing a check runs stays: no index, no row change, the transaction as it was."""
+    _, pytester = project
+    result = pytester.runpytest_subprocess("test_safety.py")
+    result.assert_outcomes(passed=3)
 
 
 def test_a_mode_the_database_lacks_is_a_usage_error_naming_it(

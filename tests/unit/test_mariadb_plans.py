@@ -380,3 +380,29 @@ def test_a_competitor_set_aside_is_left_out_of_the_list_or_ignored():
         "SELECT * FROM djapp_member IGNORE INDEX (`member_cust_role_idx`) WHERE customer_id = 3"
     )
     assert [table for table, _ in references(sql)] == ["djapp_member"]
+
+
+class _MySQLConnection:
+    """What the backend asks a Django mysql connection, as a MySQL 8 server answers it."""
+
+    alias = "default"
+    mysql_is_mariadb = False
+    mysql_version = (8, 4, 3)
+    connection = None
+
+    def ensure_connection(self) -> None:
+        pass
+
+
+def test_a_mysql_server_is_refused_naming_what_is_supported():
+    from pytest_queryplan.core.checks.modes import Mode
+    from pytest_queryplan.dialects.mariadb.backend import MariaDBBackend
+
+    backend = MariaDBBackend(_MySQLConnection())
+    with pytest.raises(QueryPlanUsageError) as error:
+        backend.explain("SELECT 1", None, mode=Mode.FORCED)
+    assert str(error.value) == (
+        "Database alias 'default' is MySQL 8.4.3; pytest-queryplan reads MariaDB's plans "
+        "through Django's mysql backend, and MySQL's EXPLAIN FORMAT=JSON is another format. "
+        "It supports MariaDB, PostgreSQL and SQLite."
+    )
