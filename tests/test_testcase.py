@@ -71,7 +71,11 @@ class Failing(QueryPlanMixin, TestCase):
 
 def django_runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, label: str):
     """Django's own test runner on ``label``, with upstream's settings, in a subprocess."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(pytester.path), str(REPO_ROOT)]))
+    # Kept: a PYTHONPATH the outer run was given (a checkout run against another's install).
+    inherited = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(pytester.path), str(REPO_ROOT), *inherited])
+    )
     return pytester.run(
         sys.executable,
         "-m",

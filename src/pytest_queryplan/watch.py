@@ -84,7 +84,7 @@ class TestWatch:
         return NoFilteredFullScan(allow, suggest=bare or self.run.guard == GuardLevel.FAIL)
 
     def aliases(self) -> list[str]:
-        """The spec's connection, and with the guard every PostgreSQL connection."""
+        """The spec's connection, and with the guard every connection a dialect explains."""
         names = {self.spec.using} if self.spec else set()
         if self.run.captures_every_test:
             names |= databases.explained_aliases()

@@ -67,7 +67,10 @@ class _Writer(proposal.Writer):
 
 
 class SQLite(NormalisedDialect):
-    """SQLite 3.35+, through ``EXPLAIN QUERY PLAN`` and the statement's text."""
+    """SQLite (tested on 3.40.1), through ``EXPLAIN QUERY PLAN`` and the statement's text.
+
+    The words read are those of the releases that print ``SCAN t`` (older ones printed
+    ``SCAN TABLE t``, which is not read)."""
 
     name = "sqlite"
     title = "SQLite"
