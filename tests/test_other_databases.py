@@ -408,6 +408,29 @@ def test_a_mode_the_database_lacks_is_a_usage_error_naming_it(
         f"exist on {title}: it has 'forced', 'natural'. ('generic' is PostgreSQL's: the plan of "
         "a prepared statement.)"
     ]
+    pytester.makepyfile(
+        test_natural=textwrap.dedent(
+            """
+            import pytest
+            from memberapp.models import Member
+
+            @pytest.mark.django_db
+            def test_natural(assert_uses_index):
+                query = Member.objects.filter(role="owner")
+                assert_uses_index(query, "member_cust_role_idx", mode="natural")
+            """
+        )
+    )
+    result = pytester.runpytest_subprocess("test_natural.py")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*(mode: natural, on {title}: *",
+            f"*{title} read memberapp_member whole. On a small test table that may be the right "
+            "choice*",
+        ]
+    )
+    assert "Suggestion" not in result.stdout.str()  # natural mode suggests nothing
 
 
 def test_forbid_takes_the_databases_own_words(project: tuple[str, pytest.Pytester]) -> None:

@@ -130,7 +130,13 @@ class NormalisedDialect:
     ) -> Verdict:
         return verdict
 
-    def read_whole_text(self, table: str, index: str) -> str:
+    def read_whole_text(self, table: str, index: str, mode: Mode) -> str:
+        if mode != Mode.FORCED:
+            return (
+                f"{self.title} read {table} whole. On a small test table that may be the "
+                "right choice; use mode='forced' to ask whether the index *can* serve the "
+                "query, or load realistic volume."
+            )
         return (
             f"Even in forced mode {self.title} read {table} whole: no index can serve this "
             f"query's conditions, {index} included."

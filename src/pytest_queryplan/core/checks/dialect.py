@@ -148,8 +148,8 @@ class Dialect(Protocol):
         """A failed verdict asked again where the mode calls for it (generic plans)."""
         ...
 
-    def read_whole_text(self, table: str, index: str) -> str:
-        """The sentence for a forced-mode plan that still read ``table`` whole."""
+    def read_whole_text(self, table: str, index: str, mode: Mode) -> str:
+        """The sentence for a plan in ``mode`` that read ``table`` whole instead of ``index``."""
         ...
 
     def special_text(self, verdict: Verdict, verbose: bool) -> list[str] | None:

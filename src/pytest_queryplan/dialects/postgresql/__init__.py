@@ -122,7 +122,13 @@ class PostgreSQL:
 
         return recheck_with_values(verdict, queries, catalog, judge)
 
-    def read_whole_text(self, table: str, index: str) -> str:
+    def read_whole_text(self, table: str, index: str, mode: Mode) -> str:
+        if mode != Mode.FORCED:
+            return (
+                f"The planner read {table} sequentially. On a small test table that is "
+                "often the right choice; use mode='forced' to ask whether the index *can* "
+                "serve the query, or load realistic volume (with queryplan_analyze = true)."
+            )
         return (
             f"Even with sequential scans discouraged the planner read {table} "
             f"sequentially: no index can serve this query's conditions, {index} included."
