@@ -382,6 +382,35 @@ def test_a_competitor_set_aside_is_left_out_of_the_list_or_ignored():
     assert [table for table, _ in references(sql)] == ["djapp_member"]
 
 
+def test_an_update_through_a_buffer_reads_its_key():
+    """Captured from MariaDB 10.11.19: an UPDATE of a column of the index it reads by."""
+    raw = {
+        "query_block": {
+            "select_id": 1,
+            "buffer": {
+                "table": {
+                    "update": 1,
+                    "table_name": "memberapp_member",
+                    "access_type": "range",
+                    "possible_keys": ["member_cust_role_idx"],
+                    "key": "member_cust_role_idx",
+                    "key_length": "4",
+                    "used_key_parts": ["customer_id"],
+                    "rows": 1,
+                    "attached_condition": "memberapp_member.customer_id = 3",
+                }
+            },
+        }
+    }
+    sql = "UPDATE memberapp_member SET role = 'x' WHERE customer_id = 3"
+    plan = MARIADB.parse(json.dumps(raw), sql)
+    assert [n.label for n in plan.nodes()] == [
+        "Update on memberapp_member",
+        "Index Scan using member_cust_role_idx on memberapp_member",
+    ]
+    assert plan.root.children[0].index_cond == "memberapp_member.customer_id = 3"
+
+
 class _MySQLConnection:
     """What the backend asks a Django mysql connection, as a MySQL 8 server answers it."""
 

@@ -37,9 +37,11 @@ ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
 """
 _USABLE = """
 SELECT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS
-WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({marks}) AND IGNORED = 'NO'
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({marks}){usable}
 GROUP BY TABLE_NAME, INDEX_NAME ORDER BY TABLE_NAME, INDEX_NAME
 """
+#: Indexes the optimizer may use: MariaDB 10.6 added IGNORED ones (10.5 has no column).
+_NOT_IGNORED = " AND IGNORED = 'NO'"
 _COLUMN_TYPES = """
 SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION
@@ -101,8 +103,9 @@ class MariaDBBackend:
         if not tables:
             return {}
         marks = ", ".join(["%s"] * len(tables))
+        usable = _NOT_IGNORED if self.connection.mysql_version >= (10, 6) else ""
         found: dict[str, list[str]] = {}
-        for table, name in self.read(_USABLE.format(marks=marks), list(tables)):
+        for table, name in self.read(_USABLE.format(marks=marks, usable=usable), list(tables)):
             found.setdefault(table, []).append(name)
         return found
 
@@ -125,7 +128,12 @@ class MariaDBBackend:
         if create:
             raise ExplainError("MariaDB commits on DDL: no index is created inside a test")
         raw = self._raw()
-        explain = f"EXPLAIN FORMAT=JSON {self.statement(sql, mode, hide)}"
+        try:
+            explain = f"EXPLAIN FORMAT=JSON {self.statement(sql, mode, hide)}"
+        except Exception as exc:
+            if not _driver_error(exc):
+                raise
+            raise ExplainError(first_line(exc)) from None
         transaction = self.connection.in_atomic_block or not self.connection.get_autocommit()
         opening, closing = (
             (OPEN_SAVEPOINT, CLOSE_SAVEPOINT) if transaction else ("BEGIN", ("ROLLBACK",))

@@ -169,6 +169,12 @@ class _Converter:
         if "temporary_table" in qb:
             inner = self.body(qb["temporary_table"])
             return {"Node Type": "Materialize", "Temporary Table": True, "Plans": [inner]}
+        if "buffer" in qb:
+            # An UPDATE of a column of the key it reads by buffers the rows first ("Using
+            # buffer"): the read beneath is what matters.
+            inner = self.body(qb["buffer"])
+            inner["Update Buffer"] = True
+            return inner
         if "nested_loop" in qb:
             return self.nested_loop(qb["nested_loop"])
         if "table" in qb:
