@@ -1,7 +1,8 @@
 """Clear words where the plugin cannot do its job: a database it does not explain on, an
 unknown alias, a bad marker argument. Never silence, never a traceback from its insides.
 
-Inner runs use real settings (SQLite, or upstream's PostgreSQL plus a SQLite alias);
+Inner runs use real settings (a database no dialect explains: SQLite's backend under
+another vendor's name; or upstream's PostgreSQL plus a SQLite alias);
 serially and under ``-n 2`` where "once per run" is the point.
 """
 
@@ -14,11 +15,20 @@ from tests.conftest import write_ini
 
 RUNS = [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")]
 
-SQLITE_SETTINGS = """
+#: A database no dialect explains: SQLite's backend under another vendor's name.
+ACME_BACKEND = """
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
+
+
+class DatabaseWrapper(SQLiteDatabaseWrapper):
+    vendor = "acmedb"
+"""
+
+ACME_SETTINGS = """
 from upstream.settings import *  # noqa: F403
 
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+DATABASES = {"default": {"ENGINE": "acmedb", "NAME": ":memory:"}}
 """
 
 MIXED_SETTINGS = """
@@ -34,7 +44,7 @@ DATABASES = {
 }
 """
 
-SQLITE_TESTS = """
+ACME_TESTS = """
 import pytest
 from django.contrib.auth.models import User
 
@@ -54,80 +64,96 @@ def test_marked():
     assert not User.objects.filter(first_name="x").exists()
 """
 
-SQLITE_WARNING = (
-    "queryplan: database 'default' is sqlite (django.db.backends.sqlite3); pytest-queryplan "
-    "explains PostgreSQL only, so --queryplan-guard checks no query run there."
+SUPPORTED = "MariaDB, PostgreSQL and SQLite"
+ACME_WARNING = (
+    "queryplan: database 'default' is acmedb (acmedb); pytest-queryplan "
+    f"explains {SUPPORTED} only, so --queryplan-guard checks no query run there."
 )
 
 
 @pytest.fixture
-def sqlite_suite(django_pytester: pytest.Pytester) -> pytest.Pytester:
-    django_pytester.makepyfile(sqlite_settings=SQLITE_SETTINGS, test_sqlite=SQLITE_TESTS)
-    write_ini(django_pytester, settings="sqlite_settings")
+def acme_suite(django_pytester: pytest.Pytester) -> pytest.Pytester:
+    django_pytester.mkpydir("acmedb")
+    django_pytester.makepyfile(
+        **{"acmedb/base": ACME_BACKEND, "acme_settings": ACME_SETTINGS, "test_acme": ACME_TESTS}
+    )
+    write_ini(django_pytester, settings="acme_settings")
     return django_pytester
 
 
 @pytest.mark.parametrize("xdist", RUNS)
-def test_guard_fail_on_sqlite_is_one_clear_error(sqlite_suite: pytest.Pytester, xdist) -> None:
-    result = sqlite_suite.runpytest_subprocess("--queryplan-guard=fail", *xdist)
+def test_guard_fail_on_an_unexplained_database_is_one_clear_error(
+    acme_suite: pytest.Pytester, xdist
+) -> None:
+    result = acme_suite.runpytest_subprocess("--queryplan-guard=fail", *xdist)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
     assert errors == [
-        "ERROR: --queryplan-guard=fail cannot check anything: database 'default' is sqlite "
-        "(django.db.backends.sqlite3), and pytest-queryplan explains PostgreSQL only. Run the "
-        "guard against a PostgreSQL DATABASES setting, or leave --queryplan-guard off for "
-        "this suite."
+        "ERROR: --queryplan-guard=fail cannot check anything: database 'default' is acmedb "
+        f"(acmedb), and pytest-queryplan explains {SUPPORTED} only. Run the guard against one "
+        "of those, or leave --queryplan-guard off for this suite."
     ]
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
 
 
 @pytest.mark.parametrize("xdist", RUNS)
-def test_guard_warn_on_sqlite_is_one_warning(sqlite_suite: pytest.Pytester, xdist) -> None:
-    result = sqlite_suite.runpytest_subprocess("--queryplan-guard=warn", *xdist)
+def test_guard_warn_on_an_unexplained_database_is_one_warning(
+    acme_suite: pytest.Pytester, xdist
+) -> None:
+    result = acme_suite.runpytest_subprocess("--queryplan-guard=warn", *xdist)
     result.assert_outcomes(passed=3, warnings=2)  # the guard's, and the marker's
     text = result.stdout.str()
-    assert text.count(SQLITE_WARNING) == 1
+    assert text.count(ACME_WARNING) == 1
     assert text.count("so @pytest.mark.queryplan(using=...) checks nothing there.") == 1
 
 
-def test_marker_on_sqlite_warns_and_checks_nothing(sqlite_suite: pytest.Pytester) -> None:
-    result = sqlite_suite.runpytest_subprocess()
+def test_marker_on_an_unexplained_database_warns_and_checks_nothing(
+    acme_suite: pytest.Pytester,
+) -> None:
+    result = acme_suite.runpytest_subprocess()
     result.assert_outcomes(passed=3, warnings=1)
     result.stdout.fnmatch_lines(
         [
-            "*UnsupportedDatabaseWarning: queryplan: database 'default' is sqlite "
-            "(django.db.backends.sqlite3); pytest-queryplan explains PostgreSQL only, so "
+            "*UnsupportedDatabaseWarning: queryplan: database 'default' is acmedb "
+            f"(acmedb); pytest-queryplan explains {SUPPORTED} only, so "
             "@pytest.mark.queryplan(using=...) checks nothing there."
         ]
     )
 
 
-def test_a_postgresql_suite_with_a_sqlite_alias_is_guarded_and_told(
+def test_a_postgresql_and_a_sqlite_alias_are_each_judged_by_their_own_dialect(
     django_pytester: pytest.Pytester,
 ) -> None:
-    """The guard still does its job on PostgreSQL; the other alias is named, not an error."""
+    """The guard judges each alias with its own database's rules, and says which it was."""
     django_pytester.makepyfile(
         mixed_settings=MIXED_SETTINGS,
         test_mixed="""
         import pytest
+        from django.db import connections
         from upstream.models import Customer
 
-        @pytest.mark.django_db
-        def test_lost_index():
+        @pytest.mark.django_db(databases=["default", "other"])
+        def test_lost_index_on_both():
             Customer.objects.filter(name="Acme").exists()
+            with connections["other"].cursor() as cursor:
+                cursor.execute("CREATE TABLE ledger (id integer PRIMARY KEY, payee text)")
+                cursor.execute("SELECT id FROM ledger WHERE payee = %s", ["Acme"])
         """,
     )
     write_ini(django_pytester, settings="mixed_settings")
     result = django_pytester.runpytest_subprocess("--queryplan-guard=fail")
-    result.assert_outcomes(failed=1, warnings=1)
+    result.assert_outcomes(failed=1)
+    assert "UnsupportedDatabaseWarning" not in result.stdout.str()
     result.stdout.fnmatch_lines(
         [
-            "*queryplan: database 'other' is sqlite (django.db.backends.sqlite3); "
-            "pytest-queryplan explains PostgreSQL only, so --queryplan-guard checks no query "
-            "run there.",
+            "*(mode: forced, on PostgreSQL: sequential scans discouraged with enable_seqscan*",
+            "*Seq Scan on upstream_customer*<-- sequential scan with a Filter",
+            "*(mode: forced, on SQLite: *)",
+            "*Seq Scan on ledger  ?SCAN ledger?  <-- sequential scan with a Filter",
+            '*CREATE INDEX "ledger_payee_idx" ON "ledger" ("payee");',
         ]
     )
-    result.stdout.fnmatch_lines(["guard: fail (mode forced, scope all), 1 finding in 1 test"])
+    result.stdout.fnmatch_lines(["guard: fail (mode forced, scope all), 2 findings in 1 test"])
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""pytest-queryplan: assert PostgreSQL query plans in Django tests.
+"""pytest-queryplan: assert query plans (PostgreSQL, SQLite, MariaDB) in Django tests.
 
 The public names: ``parse_plan``, ``Plan``, ``PlanNode``, ``QueryPlanAssertionError``,
 ``QueryPlanUsageError``, and the fixtures' types ``AssertUsesIndex`` and ``QueryPlan``.

@@ -6,7 +6,7 @@ so a test that never touches the database costs nothing and Django is never impo
 it. What the guard finds is a check like any other
 (:class:`~pytest_queryplan.core.checks.NoFilteredFullScan`), judged in ``watch.py``.
 
-A connection of a vendor no adapter handles (SQLite, MySQL) is never silently skipped:
+A connection of a vendor no dialect handles (Oracle, say) is never silently skipped:
 the guard says so once per run (``check_vendors``), a marker pointing at one once per
 process (``warn_unsupported``).
 """
@@ -85,7 +85,7 @@ def check_vendors(config: pytest.Config, run: RunOptions) -> None:
     """Once per run (the controller): what the guard or index report cannot explain on.
 
     A warning names each such connection; with ``--queryplan-guard=fail`` and no
-    PostgreSQL connection at all, the guard would check nothing, so that is a usage error.
+    connection any dialect explains, the guard would check nothing: a usage error.
     """
     if not run.explains_every_test:
         return
@@ -97,8 +97,8 @@ def check_vendors(config: pytest.Config, run: RunOptions) -> None:
     if run.guard == GuardLevel.FAIL and not explained_aliases():
         raise pytest.UsageError(
             f"--queryplan-guard=fail cannot check anything: database {listed}, and "
-            f"pytest-queryplan explains {supported()} only. Run the guard against a "
-            f"{supported()} DATABASES setting, or leave --queryplan-guard off for this suite."
+            f"pytest-queryplan explains {supported()} only. Run the guard against one of "
+            "those, or leave --queryplan-guard off for this suite."
         )
     config.issue_config_time_warning(
         UnsupportedDatabaseWarning(

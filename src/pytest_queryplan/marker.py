@@ -165,6 +165,8 @@ def marker_spec(item: pytest.Item) -> MarkerSpec | None:
         dialect = check_alias(spec.using)
         if dialect is not None:
             dialect.check_node_types(spec.forbid)
+            if spec.mode is not None:
+                dialect.check_mode(spec.mode)
         return spec
     except TypeError as exc:
         # Python 3.13 adds its own ". Did you mean ...?": the hint below is said once.

@@ -88,7 +88,7 @@ class TestWatch:
 
     def aliases(self) -> list[str]:
         """The spec's connection, and with the guard (or a query budget, which counts per
-        connection) every PostgreSQL connection."""
+        connection) every connection a dialect explains."""
         names = {self.spec.using} if self.spec else set()
         if self.run.captures_every_test or self.budget is not None:
             names |= databases.explained_aliases()

@@ -34,14 +34,15 @@ def explain_sql(
 ) -> Plan:
     """EXPLAIN one statement on ``backend``; the session is left exactly as it was."""
     dialect = backend.dialect
+    dialect.check_mode(mode)
     try:
         raw = backend.explain(sql, params, mode=mode, analyze=analyze, hide=hide, create=create)
-        plan = dialect.parse(raw)
+        plan = dialect.parse(raw, sql)
         if analyze_tables and mode == Mode.NATURAL and plan.tables:
             # Statistics first (inside the same throw-away savepoint), then the real plan.
             tables = sorted(plan.tables)
             raw = backend.explain(sql, params, mode=mode, analyze=analyze, analyze_tables=tables)
-            plan = dialect.parse(raw)
+            plan = dialect.parse(raw, sql)
     except ExplainError as exc:
         raise QueryPlanUsageError(
             f"{dialect.title} could not EXPLAIN the query: {exc}\nSQL: {' '.join(sql.split())}"
@@ -76,7 +77,7 @@ def _explain_together(
         if raws is None:
             continue
         for query, raw in zip(queries, raws, strict=True):
-            query.plan = backend.dialect.parse(raw)
+            query.plan = backend.dialect.parse(raw, query.sql)
             if cache is not None:
                 cache.store(query, mode, False, query.plan)
     return looked_up

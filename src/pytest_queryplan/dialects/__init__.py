@@ -28,6 +28,17 @@ _DIALECTS = {
         "pytest_queryplan.dialects.postgresql:POSTGRESQL",
         "pytest_queryplan.dialects.postgresql.backend:PostgreSQLBackend",
     ),
+    # Django's mysql backend; MySQL itself is refused when the backend connects.
+    "mysql": (
+        "MariaDB",
+        "pytest_queryplan.dialects.mariadb:MARIADB",
+        "pytest_queryplan.dialects.mariadb.backend:MariaDBBackend",
+    ),
+    "sqlite": (
+        "SQLite",
+        "pytest_queryplan.dialects.sqlite:SQLITE",
+        "pytest_queryplan.dialects.sqlite.backend:SQLiteBackend",
+    ),
 }
 
 
@@ -41,8 +52,9 @@ def is_supported(vendor: str) -> bool:
 
 
 def supported() -> str:
-    """The databases the plugin explains on, for messages ("PostgreSQL")."""
-    return ", ".join(sorted(title for title, _, _ in _DIALECTS.values()))
+    """The databases the plugin explains on, for messages ("PostgreSQL and SQLite")."""
+    titles = sorted(title for title, _, _ in _DIALECTS.values())
+    return " and ".join([", ".join(titles[:-1]), titles[-1]] if len(titles) > 1 else titles)
 
 
 def dialect_named(vendor: str) -> Dialect:

@@ -46,8 +46,9 @@ class IndexInfo:
 
     @property
     def keys(self) -> tuple[str, ...]:
-        """Key items as written, opclass and order included: ``slug varchar_pattern_ops``."""
-        return key_items(self.definition)
+        """Key items as written, opclass and order included: ``slug varchar_pattern_ops``;
+        the key columns where the definition is not ``CREATE INDEX ... USING method (...)``."""
+        return key_items(self.definition) or self.columns
 
     @property
     def shown(self) -> str:

@@ -70,8 +70,15 @@ class Dialect(Protocol):
     #: The planner modes it has.
     modes: frozenset[Mode]
 
-    def parse(self, raw: Any) -> Plan:
-        """Its EXPLAIN output as a :class:`Plan` (nodes in the model's vocabulary)."""
+    def parse(self, raw: Any, sql: str | None = None) -> Plan:
+        """Its EXPLAIN output as a :class:`Plan` (nodes in the model's vocabulary).
+
+        ``sql`` is the statement that was explained: a vendor whose plans name aliases
+        rather than tables, or leave out the conditions and the LIMIT, reads them there."""
+        ...
+
+    def check_mode(self, mode: Mode) -> None:
+        """A usage error for a mode this database does not have, naming it."""
         ...
 
     def mode_text(self, mode: Mode) -> str:
@@ -139,6 +146,10 @@ class Dialect(Protocol):
         self, verdict: Verdict, queries: Sequence[ExplainedQuery], catalog: Catalog, judge: Judge
     ) -> Verdict:
         """A failed verdict asked again where the mode calls for it (generic plans)."""
+        ...
+
+    def read_whole_text(self, table: str, index: str, mode: Mode) -> str:
+        """The sentence for a plan in ``mode`` that read ``table`` whole instead of ``index``."""
         ...
 
     def special_text(self, verdict: Verdict, verbose: bool) -> list[str] | None:

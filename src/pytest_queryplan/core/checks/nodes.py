@@ -73,6 +73,13 @@ def forbidden_nodes(
     ]
 
 
+def _matched(node: PlanNode, names: Iterable[str], dialect: Dialect) -> str:
+    """The forbid= name ``node`` matched, as the user wrote it (the database's word)."""
+    if node.node_type in names:
+        return node.node_type
+    return next((name for name in names if dialect.matches_type(node, name)), node.node_type)
+
+
 @dataclass(frozen=True)
 class Forbidden:
     """No plan node of ``node_types`` concerns ``tables`` (every table when None).
@@ -95,7 +102,10 @@ class Forbidden:
                 continue
             nodes = forbidden_nodes(query.plan, self.node_types, dialect, self.tables)
             if nodes:
-                marks = tuple(Mark(node, Reason.FORBIDDEN, node.node_type) for node in nodes)
+                marks = tuple(
+                    Mark(node, Reason.FORBIDDEN, _matched(node, self.node_types, dialect))
+                    for node in nodes
+                )
                 offenses.append(Offense(query, marks))
         return Verdict(
             self, not offenses, Kind.FORBIDDEN_NODE, offenses=tuple(offenses), total=len(queries)

@@ -83,6 +83,9 @@ def render(
         else:
             line = node.label
         indent += 1
+        source = raw.get("Source")
+        if source is not None:  # the vendor's own words, for a normalised plan
+            line += f"  [{source}]"
         if verbose:
             line += _costs(raw)
         mark = marks.get(node)

@@ -94,19 +94,12 @@ def diagnosis(
     # A Filter on the index's own key columns that it could not search: say why.
     causes = [h for n in seq for h in dialect.cause_hints(dialect.serve(n, info), column_types)]
     if seq and mode == Mode.FORCED:
-        lines.append(
-            f"Even with sequential scans discouraged the planner read {info.table} "
-            f"sequentially: no index can serve this query's conditions, {info.name} included."
-        )
+        lines.append(dialect.read_whole_text(info.table, info.name, mode))
         if causes:
             lines.append(f"{info.name} is {info.definition.split(' USING ', 1)[-1]}.")
             return lines + [f"Hint: {hint}" for hint in causes]
     elif seq:
-        lines.append(
-            f"The planner read {info.table} sequentially. On a small test table that is "
-            "often the right choice; use mode='forced' to ask whether the index *can* serve "
-            "the query, or load realistic volume (with queryplan_analyze = true)."
-        )
+        lines.append(dialect.read_whole_text(info.table, info.name, mode))
     elif used:
         lines.append(f"The planner preferred {', '.join(used)} over {info.name}.")
     lines.append(

@@ -29,10 +29,13 @@ if TYPE_CHECKING:
 __all__ = ["POSTGRESQL", "PostgreSQL", "parse_plan"]
 
 _MODE_TEXT = {
-    Mode.FORCED: "mode: forced, sequential scans discouraged with enable_seqscan = off",
-    Mode.NATURAL: "mode: natural, the planner's own choice for the data as it is now",
-    Mode.GENERIC: "mode: generic, the plan of the statement prepared with its parameters as "
-    "$n, made without their values; sequential scans discouraged with enable_seqscan = off",
+    Mode.FORCED: "mode: forced, on PostgreSQL: sequential scans discouraged with "
+    "enable_seqscan = off",
+    Mode.NATURAL: "mode: natural, on PostgreSQL: the planner's own choice for the data as it "
+    "is now",
+    Mode.GENERIC: "mode: generic, on PostgreSQL: the plan of the statement prepared with its "
+    "parameters as $n, made without their values; sequential scans discouraged with "
+    "enable_seqscan = off",
 }
 
 
@@ -49,8 +52,11 @@ class PostgreSQL:
     def __repr__(self) -> str:
         return "<dialect postgresql>"
 
-    def parse(self, raw: Any) -> Plan:
+    def parse(self, raw: Any, sql: str | None = None) -> Plan:
         return _parse(raw)
+
+    def check_mode(self, mode: Mode) -> None:
+        """Every mode exists here."""
 
     def mode_text(self, mode: Mode) -> str:
         return _MODE_TEXT[mode]
@@ -115,6 +121,18 @@ class PostgreSQL:
         from pytest_queryplan.dialects.postgresql.generic import recheck_with_values
 
         return recheck_with_values(verdict, queries, catalog, judge)
+
+    def read_whole_text(self, table: str, index: str, mode: Mode) -> str:
+        if mode != Mode.FORCED:
+            return (
+                f"The planner read {table} sequentially. On a small test table that is "
+                "often the right choice; use mode='forced' to ask whether the index *can* "
+                "serve the query, or load realistic volume (with queryplan_analyze = true)."
+            )
+        return (
+            f"Even with sequential scans discouraged the planner read {table} "
+            f"sequentially: no index can serve this query's conditions, {index} included."
+        )
 
     def special_text(self, verdict: Verdict, verbose: bool) -> list[str] | None:
         from pytest_queryplan.core.checks.verdict import Kind

@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT `djapp_member`.`id` FROM `djapp_member` INNER JOIN `djapp_team` ON (`djapp_member`.`team_id` = `djapp_team`.`id`) INNER JOIN `djapp_member` T3 ON (`djapp_team`.`id` = T3.`team_id`) WHERE (`djapp_member`.`customer_id` = 3 AND T3.`role` = 'admin')

@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM djapp_member FORCE INDEX (`PRIMARY`, `djapp_member_team_id_a86f6480_fk_djapp_team_id`, `member_cust_role_idx`, `member_email_idx`, `member_created_desc_idx`, `member_admin_idx`) WHERE customer_id IN (0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39)

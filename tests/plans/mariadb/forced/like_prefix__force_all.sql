@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM djapp_member FORCE INDEX (`PRIMARY`, `djapp_member_team_id_a86f6480_fk_djapp_team_id`, `member_cust_role_idx`, `member_email_idx`, `member_created_desc_idx`, `member_admin_idx`) WHERE email LIKE 'user1%'

@@ -1,0 +1,1 @@
+SET STATEMENT max_seeks_for_key=1 FOR EXPLAIN FORMAT=JSON SELECT * FROM djapp_member ORDER BY email LIMIT 10

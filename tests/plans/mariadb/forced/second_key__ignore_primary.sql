@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM djapp_member IGNORE INDEX (PRIMARY) WHERE role = 'admin'

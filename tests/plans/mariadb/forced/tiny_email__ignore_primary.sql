@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM tiny IGNORE INDEX (PRIMARY) WHERE email = 'user1@example.com'

@@ -1,0 +1,1 @@
+SET STATEMENT max_seeks_for_key=1, optimizer_use_condition_selectivity=1 FOR EXPLAIN FORMAT=JSON SELECT * FROM tiny WHERE email = 'user1@example.com'

@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM tiny FORCE INDEX FOR ORDER BY (member_cust_role_idx) WHERE customer_id = 1 AND role = 'admin'

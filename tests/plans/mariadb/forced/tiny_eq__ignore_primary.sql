@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM tiny IGNORE INDEX (PRIMARY) WHERE customer_id = 1 AND role = 'admin'

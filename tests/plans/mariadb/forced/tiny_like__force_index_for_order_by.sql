@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM tiny FORCE INDEX FOR ORDER BY (member_email_idx) WHERE email LIKE 'user1%'

@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM tiny WHERE email LIKE 'user1%'

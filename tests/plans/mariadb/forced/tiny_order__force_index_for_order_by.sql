@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM tiny FORCE INDEX FOR ORDER BY (member_created_desc_idx) ORDER BY created DESC LIMIT 2

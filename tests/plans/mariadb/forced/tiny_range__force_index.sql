@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM tiny FORCE INDEX (member_admin_idx) WHERE customer_id BETWEEN 1 AND 2

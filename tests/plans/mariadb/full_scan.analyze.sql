@@ -1,0 +1,1 @@
+ANALYZE FORMAT=JSON SELECT * FROM djapp_member WHERE score > 500

@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT customer_id, COUNT(*) FROM djapp_member GROUP BY customer_id

@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT role, COUNT(*) FROM djapp_member GROUP BY role

@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON INSERT INTO djapp_team (name) VALUES ('new')

@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON INSERT INTO djapp_team (name) SELECT email FROM djapp_member WHERE customer_id = 1

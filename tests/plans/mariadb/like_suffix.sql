@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM djapp_member WHERE email LIKE '%7@example.com'

@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM djapp_member WHERE customer_id BETWEEN 3 AND 5

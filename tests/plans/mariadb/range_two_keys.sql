@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM djapp_member WHERE customer_id = 3 AND role > 'b'

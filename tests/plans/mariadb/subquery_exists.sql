@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM djapp_team t WHERE EXISTS (SELECT 1 FROM djapp_member m WHERE m.team_id = t.id AND m.score > 990)

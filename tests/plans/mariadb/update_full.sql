@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON UPDATE djapp_member SET score = score + 1 WHERE score = -5

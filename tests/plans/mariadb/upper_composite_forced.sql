@@ -1,0 +1,1 @@
+EXPLAIN FORMAT=JSON SELECT * FROM djapp_member FORCE INDEX (member_cust_role_idx) WHERE customer_id = 7 AND UPPER(role) = 'ADMIN'

@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT COUNT(*) FROM djapp_member

@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT COUNT(*) FROM djapp_member WHERE customer_id = 7

@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN WITH c AS MATERIALIZED (SELECT team_id FROM djapp_member WHERE score > 900) SELECT * FROM djapp_team WHERE id IN (SELECT team_id FROM c)

@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT DISTINCT score FROM djapp_member ORDER BY role

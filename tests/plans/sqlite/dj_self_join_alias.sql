@@ -1,0 +1,2 @@
+EXPLAIN QUERY PLAN SELECT "djapp_member"."id", "djapp_member"."team_id", "djapp_member"."customer_id", "djapp_member"."role", "djapp_member"."email", "djapp_member"."score", "djapp_member"."created" FROM "djapp_member" INNER JOIN "djapp_team" ON ("djapp_member"."team_id" = "djapp_team"."id") INNER JOIN "djapp_member" T3 ON ("djapp_team"."id" = T3."team_id") WHERE ("djapp_member"."customer_id" = %s AND T3."role" = %s)
+-- params: [3, "admin"]

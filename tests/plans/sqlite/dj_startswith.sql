@@ -1,0 +1,2 @@
+EXPLAIN QUERY PLAN SELECT "djapp_member"."id", "djapp_member"."team_id", "djapp_member"."customer_id", "djapp_member"."role", "djapp_member"."email", "djapp_member"."score", "djapp_member"."created" FROM "djapp_member" WHERE "djapp_member"."email" LIKE %s ESCAPE '\'
+-- params: ["user1%"]

@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT "djapp_team"."id", "djapp_team"."name", (SELECT U0."score" AS "score" FROM "djapp_member" U0 WHERE U0."team_id" = ("djapp_team"."id") ORDER BY 1 DESC LIMIT 1) AS "top" FROM "djapp_team"

@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT role, COUNT(*) FROM djapp_member GROUP BY role

@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN INSERT INTO djapp_team (name) VALUES ('new')

@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT MAX(created) FROM djapp_member

@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT * FROM djapp_member NOT INDEXED WHERE customer_id = 7

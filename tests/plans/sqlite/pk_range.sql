@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT * FROM djapp_member WHERE id > 5 AND id < 9

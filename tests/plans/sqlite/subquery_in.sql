@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT * FROM djapp_member WHERE team_id IN (SELECT id FROM djapp_team WHERE name LIKE 'team1%')

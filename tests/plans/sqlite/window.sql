@@ -1,0 +1,1 @@
+EXPLAIN QUERY PLAN SELECT id, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY created) FROM djapp_member
