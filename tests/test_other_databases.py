@@ -338,7 +338,7 @@ def test_the_same_checks_pass_and_fail_alike(project: tuple[str, pytest.Pytester
     result.stdout.fnmatch_lines(
         [
             "*_ test_marker_unserved _*",
-            '*Expected a query in the block to use index "member_cust_role_idx"; none of its 1 '
+            '*Expected a query in the test body to use index "member_cust_role_idx"; none of its 1 '
             "query on memberapp_member did (1 in all).",
             f"*Even in forced mode {title} read memberapp_member whole*",
             f"*{says['create']}",
