@@ -33,7 +33,7 @@ def _pairs(regressions: tuple[Regression, ...]) -> list[object]:
         pytest.param(regression, form, id=f"{regression.name}-{form}")
         for regression in regressions
         for form in FORMS
-        if form == "block" or "list" in regression.forms
+        if form == "block" or {"list", "first_row"} & set(regression.forms)
     ]
 
 
@@ -48,10 +48,13 @@ def check(
 ) -> Plan | None:
     """Assert that ``query``'s index serves it, in the target form or the block form."""
     queryset = query.prepare()
+    options = dict(regression.options)
     if form == "target":
-        return assert_uses_index(queryset, query.index)
-    with assert_uses_index(query.index):
-        cases.run(queryset, "count" if "count" in regression.forms else regression.forms[0])
+        if "first_row" in regression.forms:
+            queryset = queryset.order_by()[:1]
+        return assert_uses_index(queryset, query.index, **options)
+    with assert_uses_index(query.index, **options):
+        cases.run(queryset, regression.forms[-1])
     return None
 
 

@@ -125,6 +125,20 @@ class Dialect(Protocol):
         """The AND-ed parts of a condition as the vendor prints it."""
         ...
 
+    def scan_place(self, node: PlanNode) -> str | None:
+        """Where a scan sits among others of its index (a UNION branch, an InitPlan, an
+        alias), or None for the statement's own scan of its table."""
+        ...
+
+    # -- order -----------------------------------------------------------------------
+    def sorts_above(self, node: PlanNode) -> tuple[PlanNode, ...]:
+        """The nodes that sort ``node``'s rows on their way up (every kind of sort)."""
+        ...
+
+    def has_order_by(self, sql: str) -> bool:
+        """Whether the statement itself has an ORDER BY (the plan cannot say)."""
+        ...
+
     # -- suggestions -----------------------------------------------------------------
     def suggest(self, offenses: Iterable[Offense], catalog: Catalog) -> tuple[Suggestion, ...]:
         """An index (tried where the vendor can) or the reason for none, per full read."""
@@ -155,6 +169,10 @@ class Dialect(Protocol):
         self, service: Service, column_types: Mapping[str, str] | None = None
     ) -> list[str]:
         """The advice for a scan that did not serve the query."""
+        ...
+
+    def order_lines(self, service: Service, info: IndexInfo) -> list[str]:
+        """What ``ordered=`` found wrong with a scan's order, and the fix."""
         ...
 
     def predicate_gaps(self, info: IndexInfo, conditions: Iterable[str]) -> list[str]:

@@ -9,18 +9,20 @@ interface while it judges, never builds text, and never imports a driver.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.core.checks.modes import Mode
 from pytest_queryplan.core.checks.nodes import tables_read
 from pytest_queryplan.core.checks.verdict import Kind, Mark, Offense, Reason, Verdict
+from pytest_queryplan.errors import QueryPlanUsageError
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.checks.catalog import IndexInfo
     from pytest_queryplan.core.checks.dialect import Catalog, Dialect
     from pytest_queryplan.core.checks.query import ExplainedQuery
     from pytest_queryplan.core.checks.service import Service
+    from pytest_queryplan.core.plan.node import PlanNode
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,12 @@ class IndexUsed:
     read by the dialect):
     search it with an Index Cond (or deliver ORDER BY under a LIMIT, or be a partial
     index), leave no condition on its key columns to a Filter, and not skip a btree's
-    leading key. ``strict=False``: the index appearing in the plan is enough.
+    leading key. Every scan of the index in a query must serve it. ``strict=False``: the
+    index appearing in the plan is enough.
+    ``ordered``: the index also delivers the query's ORDER BY: no sort re-orders the
+    scan's rows (a Sort, or an Incremental Sort that finishes what the index began).
+    ``keys``: the scan's Index Cond searches these keys (column or field names, or
+    ``"all"``), so a rewrite that keeps the leading key but drops another fails.
     ``block``: the queries were captured from running code, not one given target, so
     running no query on the index's table is a failure of its own.
     A failure may be asked again where the dialect's mode calls for it (generic plans).
@@ -41,6 +48,8 @@ class IndexUsed:
     every: bool = False
     block: bool = False
     strict: bool = True
+    ordered: bool = False
+    keys: tuple[str, ...] | str | None = None
 
     def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
         verdict = self._judge(queries, catalog)
@@ -48,7 +57,7 @@ class IndexUsed:
 
     def _judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
         total = len(queries)
-        if not self.every and not self.strict:
+        if not self.every and not self.strict and not self.ordered and self.keys is None:
             proof = _users(queries, {self.name})
             if proof:  # the common, passing case costs no catalog query at all
                 return Verdict(self, True, Kind.INDEX_USED, proof=proof, total=total)
@@ -56,7 +65,9 @@ class IndexUsed:
             # The index is in a plan: its key columns decide, no partition look-up needed.
             (info,) = catalog.index_info([self.name]) or (None,)
             if info is not None:
-                proof, _ = self._served(queries, frozenset({self.name}), info, catalog.dialect)
+                wanted = resolve_keys(self.keys, info, catalog)
+                found = self._served(queries, frozenset({self.name}), info, catalog.dialect, wanted)
+                proof = found[0]
                 if proof:
                     return Verdict(
                         self, True, Kind.INDEX_USED, proof=proof, total=total, index=info
@@ -84,7 +95,8 @@ class IndexUsed:
         if self.block and not relevant:
             everything = tuple(Offense(q) for q in queries)
             return Verdict(self, False, Kind.NO_QUERY_ON_TABLE, offenses=everything, **facts)
-        proof, partly = self._served(relevant, names, info, catalog.dialect)
+        wanted = resolve_keys(self.keys, info, catalog)
+        proof, partly = self._served(relevant, names, info, catalog.dialect, wanted)
         served = {id(offense.query) for offense in proof}
         offenders = [q for q in relevant if id(q) not in served]
         if proof and not (self.every and offenders):
@@ -126,42 +138,101 @@ class IndexUsed:
         names: frozenset[str],
         info: IndexInfo,
         dialect: Dialect,
+        wanted: tuple[str, ...] = (),
     ) -> tuple[tuple[Offense, ...], dict[int, list[Service]]]:
         """The queries the index serves (its scans marked), and per other query that
-        scans it the scans that did not serve (non-strict: every scan serves)."""
+        scans it the scans that did not serve. Every scan of the index in a query must
+        serve it (a UNION's other branch, an InitPlan, a self-join's other side): one that
+        serves does not excuse another that reads the index badly. Non-strict: any scan
+        serves, but what ``ordered``/``keys`` asked still holds."""
         proof, partly = [], {}
+        quick = not self.ordered and not wanted
         for query in queries:
             if query.plan is None or not query.plan.index_names & names:
                 continue
-            nodes = dialect.index_scans(query.plan, names)
-            plain = [n for n in nodes if not self.strict or dialect.plainly_served(n, info)]
-            if plain:  # the common, passing case: no condition text to read
-                marks = tuple(Mark(n, Reason.USED, n.index_name) for n in plain)
+            good, bad = [], []
+            for node in dialect.index_scans(query.plan, names):
+                if quick and (not self.strict or dialect.plainly_served(node, info)):
+                    good.append(node)  # the common, passing case: no condition text to read
+                    continue
+                found = self._service(node, info, dialect, query, wanted)
+                ok = found.serves if self.strict else found.asked
+                if ok and self.strict:
+                    ok = not (found.skips_leading_key and info.method == "btree")
+                (good if ok else bad).append(found if not ok else node)
+            if bad:
+                partly[id(query)] = bad
+            elif good:
+                marks = tuple(Mark(n, Reason.USED, n.index_name) for n in good)
                 proof.append(Offense(query, marks))
-                continue
-            scans = [dialect.serve(node, info) for node in nodes]
-            good = [s for s in scans if not self.strict or _serves(s, info)]
-            if good:
-                marks = tuple(Mark(s.node, Reason.USED, s.index_name) for s in good)
-                proof.append(Offense(query, marks))
-            else:
-                partly[id(query)] = scans
         return tuple(proof), partly
 
+    def _service(
+        self,
+        node: PlanNode,
+        info: IndexInfo,
+        dialect: Dialect,
+        query: ExplainedQuery,
+        wanted: tuple[str, ...],
+    ) -> Service:
+        """The dialect's reading of one scan, with what this check asked filled in."""
+        found = dialect.serve(node, info)
+        facts: dict[str, Any] = {"place": dialect.scan_place(node)}
+        ordered_sql: bool | None = None
+        if found.ordered_limit:
+            # An index walked whole pays under a LIMIT only when it delivers the
+            # statement's ORDER BY; without one (``.exists()``) any index would do, and
+            # the plan cannot tell the two apart.
+            ordered_sql = dialect.has_order_by(query.sql)
+            facts["ordered_limit"] = ordered_sql
+            facts["unordered_limit"] = not ordered_sql
+        if self.ordered:
+            facts["sorts"] = dialect.sorts_above(node)
+            if ordered_sql is None:
+                ordered_sql = dialect.has_order_by(query.sql)
+            facts["unordered"] = not ordered_sql
+        if wanted:
+            facts["keys_unsearched"] = tuple(k for k in wanted if k not in found.keys_in_cond)
+        return replace(found, **facts)
 
-def _serves(found: Service, info: IndexInfo) -> bool:
-    # A btree searched without its leading key reads the whole index (PostgreSQL 18's
-    # skip scan jumps between leading values, but the regression is the same).
-    return found.serves and not (found.skips_leading_key and info.method == "btree")
+
+def resolve_keys(
+    keys: tuple[str, ...] | str | None, info: IndexInfo, catalog: Catalog
+) -> tuple[str, ...]:
+    """``keys=`` as the index's key columns: ``"all"`` is every key; a name is a key column
+    (``customer_id``) or the model field's name for it (``customer``). Anything else is a
+    usage error naming the index's keys, so a typo cannot make a check that never fails."""
+    if keys is None:
+        return ()
+    if keys == "all":
+        return info.columns
+    bare = {column.strip('"'): column for column in info.columns}
+    fields = {field: column for column, field in catalog.field_names(info.table).items()}
+    resolved = []
+    for name in keys:
+        column = bare.get(name.strip('"')) or bare.get(fields.get(name, ""))
+        if column is None:
+            raise QueryPlanUsageError(
+                f"keys=: {name!r} is not a key of index {info.name} (its keys: "
+                f"{', '.join(info.columns)}; a model field's name is accepted too)."
+            )
+        resolved.append(column)
+    return tuple(dict.fromkeys(resolved))
 
 
 def _partly(query: ExplainedQuery, partly: dict[int, list[Service]]) -> Offense:
     marks = []
     for found in partly.get(id(query), ()):
-        reason = Reason.FULL_WALK if found.full_walk else Reason.PARTLY_USED
+        if found.narrowed and not found.skips_leading_key:
+            reason = Reason.NOT_ASKED
+        elif found.full_walk:
+            reason = Reason.FULL_WALK
+        else:
+            reason = Reason.PARTLY_USED
         marks.append(Mark(found.node, reason, found.index_name))
         if found.heap is not None and found.keys_in_filter:
             marks.append(Mark(found.heap, Reason.FILTER_LEFT, ", ".join(found.keys_in_filter)))
+        marks += [Mark(sort, Reason.RESORTED, found.index_name) for sort in found.sorts]
     return Offense(query, tuple(marks))
 
 

@@ -51,6 +51,10 @@ class Reason(StrEnum):
     FULL_WALK = "full-walk"
     #: The heap node above a bitmap scan whose Filter holds key columns (``Mark.index``).
     FILTER_LEFT = "filter-left"
+    #: The index searched, but not as the check asked (``ordered=``, ``keys=``).
+    NOT_ASKED = "not-as-asked"
+    #: A sort above a scan of the index (``Mark.index``) re-orders the rows it delivered.
+    RESORTED = "resorted"
     #: The node that proved a passing check.
     USED = "used"
     #: An index walked whole with a Filter while an existing index (``Mark.index``) serves

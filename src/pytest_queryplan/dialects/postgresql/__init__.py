@@ -1,7 +1,8 @@
 """PostgreSQL: the dialect the core asks (:data:`POSTGRESQL`), and its modules.
 
 Pure, plan-side: ``vocabulary`` (node types, full reads), ``conditions`` (reading Index
-Cond and Filter text into whether a scan serves), ``expressions`` (conditions parsed into
+Cond and Filter text into whether a scan serves), ``order`` (sorts above a scan, the
+statement's ORDER BY), ``expressions`` (conditions parsed into
 a tree), ``suggest``/``index_rules``/``trial`` (an index proposed, then tried), ``generic``
 and ``placeholders`` (prepared statements' plans), ``hints`` and ``generic_text`` (advice
 only PostgreSQL can give). Connection-side: ``backend`` builds the statements (EXPLAIN,
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_queryplan.core.checks.modes import Mode
 from pytest_queryplan.core.plan.tree import Plan
 from pytest_queryplan.core.plan.tree import parse_plan as _parse
-from pytest_queryplan.dialects.postgresql import conditions, vocabulary
+from pytest_queryplan.dialects.postgresql import conditions, order, vocabulary
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.checks.catalog import IndexInfo
@@ -95,6 +96,16 @@ class PostgreSQL:
     def conjuncts(self, text: str | None) -> list[str]:
         return conditions.conjuncts(text)
 
+    def scan_place(self, node: PlanNode) -> str | None:
+        return conditions.scan_place(node)
+
+    # -- order -----------------------------------------------------------------------
+    def sorts_above(self, node: PlanNode) -> tuple[PlanNode, ...]:
+        return order.sorts_above(node)
+
+    def has_order_by(self, sql: str) -> bool:
+        return order.has_order_by(sql)
+
     # -- suggestions -----------------------------------------------------------------
     def suggest(self, offenses: Iterable[Offense], catalog: Catalog) -> tuple[Suggestion, ...]:
         from pytest_queryplan.dialects.postgresql.trial import suggest_for
@@ -138,6 +149,11 @@ class PostgreSQL:
         from pytest_queryplan.dialects.postgresql.hints import service_hints
 
         return service_hints(service, column_types)
+
+    def order_lines(self, service: Service, info: IndexInfo) -> list[str]:
+        from pytest_queryplan.dialects.postgresql.hints import order_lines
+
+        return order_lines(service, info)
 
     def predicate_gaps(self, info: IndexInfo, conditions: Iterable[str]) -> list[str]:
         from pytest_queryplan.dialects.postgresql.hints import predicate_gaps

@@ -219,15 +219,23 @@ def service(
     in_cond = tuple(k for k in keys if any(c.references(k, alias) for c in cond_parts))
     causes: list[Cause] = []
     filtered: set[str] = set()
-    for text, key in ((text, key) for text in conjuncts(filter_text) for key in keys):
-        column = _column(key)
-        own = (column_types or {}).get(column) if column else None
-        found = _Condition(text).classify(key, alias, own)
-        # A LIKE on a key in the Index Cond: the planner searched the pattern's fixed
-        # prefix as a range there, and rechecks the pattern here. Not left to the Filter.
-        if found is not None and (found[0] != "pattern" or key not in in_cond):
-            causes.append(Cause(column or key, found[0], text, found[1]))
-            filtered.add(key)
+    for text in conjuncts(filter_text):
+        condition, on_keys = _Condition(text), []
+        for key in keys:
+            column = _column(key)
+            own = (column_types or {}).get(column) if column else None
+            found = condition.classify(key, alias, own)
+            if found is not None:
+                on_keys.append((key, column, found))
+        # A condition on keys the Index Cond already searched narrows rows the index
+        # found (a week day within a searched range, ``<>`` on a searched column, a
+        # LIKE's recheck after its prefix range, a GIN key's other operator): nothing was
+        # left to the Filter that the index should have searched. Only an unsearched key
+        # in it is.
+        for key, column, (kind, detail) in on_keys:
+            if key not in in_cond:
+                causes.append(Cause(column or key, kind, text, detail))
+                filtered.add(key)
     full_walk = node.index_cond is None
     walks = node.node_type in ("Index Scan", "Index Only Scan")
     return Service(
@@ -276,3 +284,28 @@ def _named(column: str) -> re.Pattern[str] | None:
     if not _PLAIN_NAME.fullmatch(column):
         return None
     return re.compile(rf'(?<![\w."])"?{re.escape(column)}"?(?![\w"])')
+
+
+_RETURNS = re.compile(r" \(returns [^)]*\)$")
+
+
+def scan_place(node: PlanNode) -> str | None:
+    """Where a scan sits, for a failure that must name one scan among several of the same
+    index: the nearest InitPlan, SubPlan or CTE ("InitPlan 1", the same on 15 and 18), the
+    branch of an Append (a UNION's, or a partition's), and the alias it reads the table as.
+    None for a scan of the statement's own main query under its table's own name."""
+    start = heap_of(node) or node
+    parts: list[str] = []
+    child, parent = start, start.parent
+    while parent is not None:
+        name = child.subplan_name
+        if name and not any(part.startswith(("InitPlan", "SubPlan", "CTE")) for part in parts):
+            parts.append(_RETURNS.sub("", name))
+        if child.parent_relationship == "Member" and not any("branch" in p for p in parts):
+            number = next(i for i, c in enumerate(parent.children, 1) if c is child)
+            parts.insert(0, f"branch {number} of {parent.node_type}")
+        child, parent = parent, parent.parent
+    alias = start.alias
+    if alias and (parts or alias != start.relation_name):
+        parts.append(f"alias {alias}")
+    return ", ".join(parts) or None

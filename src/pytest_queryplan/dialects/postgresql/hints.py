@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 from pytest_queryplan.core.checks.service import Cause, Service
 from pytest_queryplan.dialects.postgresql.conditions import conjuncts
 from pytest_queryplan.dialects.postgresql.expressions import ParseError, parse, to_sql
+from pytest_queryplan.dialects.postgresql.order import missing_order
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.checks.catalog import IndexInfo
 
-__all__ = ["cause_hints", "predicate_gaps", "service_hints"]
+__all__ = ["cause_hints", "order_lines", "predicate_gaps", "service_hints"]
 
 _NAME_LIMIT = 30  # Django's Index.max_name_length
 # SQL functions Django builds from these expressions; the hint names the Django one.
@@ -176,3 +177,41 @@ def predicate_gaps(info: IndexInfo, conditions: Iterable[str]) -> list[str]:
             what = " AND ".join(said)
         gaps.append(f"the predicate says {text}; the query: {what}")
     return gaps
+
+
+def order_lines(service: Service, info: IndexInfo) -> list[str]:
+    """What ``ordered=True`` found: no ORDER BY to deliver, or the sorts above the scan
+    (an Incremental Sort says which leading keys the index did deliver), and the fix."""
+    lines = []
+    if service.unordered:
+        lines.append(
+            "ordered=True, but the statement has no ORDER BY: there is no order for the index"
+            " to deliver (in Django, an .order_by(...) or the model's Meta.ordering)."
+        )
+    for sort in service.sorts:
+        keys = ", ".join(sort.raw.get("Sort Key") or ())
+        presorted = sort.raw.get("Presorted Key") or ()
+        missing = [key.rsplit(".", 1)[-1] for key in missing_order(sort)]
+        if presorted:
+            lines.append(
+                f"{sort.node_type} by {keys} above {service.index_name}: the index delivered"
+                f" {', '.join(presorted)}; the rest ({', '.join(missing)}) is sorted row by row."
+            )
+        else:
+            lines.append(
+                f"{sort.node_type} by {keys} above {service.index_name}: the rows it"
+                " delivered are sorted again, so the index does not deliver the ORDER BY."
+            )
+        if presorted:
+            wanted = [*info.keys, *(key for key in missing if key not in info.keys)]
+            lines.append(
+                f"Hint: an index ending with what it lacks, ({', '.join(wanted)}), delivers"
+                " the whole ORDER BY; or drop the rest from the ORDER BY (a tie-breaker such"
+                ' as "pk" costs a sort).'
+            )
+        else:
+            lines.append(
+                f"Hint: an index delivers an ORDER BY when its keys run in the ORDER BY's"
+                f" order and directions ({keys}), after the columns the query fixes with ="
+            )
+    return lines
