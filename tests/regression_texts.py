@@ -206,7 +206,8 @@ REFUSE: dict[str, tuple[str, ...]] = {
 
 
 # The guard (and the bare marker) judge full reads, not whether a named index serves:
-# a Seq Scan with a Filter, or an index walked whole (no Index Cond) with one.
+# a Seq Scan with a Filter, an index walked whole (no Index Cond) with one, or a btree
+# searched without its leading key.
 GUARD_CATCHES = {
     "startswith-list",
     "contains-list",
@@ -222,6 +223,10 @@ GUARD_CATCHES = {
     "startswith-count",
     "contains-count",
     "cast-count",
+    # Issue 16: an index searched without its leading key reads it whole, on 15 and 18
+    # alike (18 may skip-scan it); the condition sits in the Index Cond, not a Filter.
+    "leading_column-list",
+    "leading_column-count",
     # Issue 16: a covering index walked whole under a LIMIT, price filtered.
     "limit_walk-first_row",
     "limit_walk-exists",

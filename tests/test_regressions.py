@@ -16,7 +16,13 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from pytest_queryplan import AssertUsesIndex, Plan, QueryPlanAssertionError, parse_plan
+from pytest_queryplan import (
+    AssertUsesIndex,
+    Plan,
+    QueryPlanAssertionError,
+    QueryPlanUsageError,
+    parse_plan,
+)
 from tests import regression_cases as cases
 from tests.conftest import REPO_ROOT, write_ini
 from tests.regression_cases import BY_NAME, CATALOGUE, Query, Regression
@@ -182,6 +188,24 @@ def _generic_plan(sql: str, params: tuple[object, ...]) -> Plan:
     return parse_plan(output)
 
 
+def test_the_querysets_own_alias_decides(
+    assert_uses_index: AssertUsesIndex, shop_rows: None
+) -> None:
+    """Issue 16: a QuerySet is compiled and explained on the alias it runs on, its own
+    (``.using()``); a using= that names another is a usage error, not a check of the
+    query on a database it never reaches. (tests/test_pytest_integration.py shows the
+    alias winning against a second database of another vendor.)"""
+    query = BY_NAME["lower"].fixed
+    with pytest.raises(QueryPlanUsageError) as error:
+        assert_uses_index(query.build().using("default"), query.index, using="replica")
+    assert str(error.value).startswith(
+        "The Book queryset runs on database 'default' (.using('default')), but "
+        "using='replica' was given"
+    )
+    plan = assert_uses_index(query.build().using("default"), query.index)
+    assert query.index in plan.index_names
+
+
 @pytest.mark.parametrize("name", sorted(SEQ_READ_CAUSES))
 def test_a_sequential_read_names_why_the_key_could_not_be_searched(
     assert_uses_index: AssertUsesIndex, shop_rows: None, name: str
@@ -237,10 +261,15 @@ def test_guard_flags_the_full_reads_of_the_catalogue(django_pytester: pytest.Pyt
     assert {f["table"] for f in report["findings"]} == {"shop_book"}
     filters = {test: f["filter"] for f in report["findings"] for test in f["tests"]}
     assert filters["test_inner.py::test_query[first_walk-first-broken]"] == "(price = ?)"
+    skipped = "test_inner.py::test_query[leading_column-list-broken]"
+    assert filters[skipped] == "((status)::text = ?::text)"
     # The line that ran each query is the catalogue's (application code, outside the inner
     # run's rootdir, so its path stays absolute), not the test's.
     catalogue = str(REPO_ROOT / "tests" / "regression_cases.py")
     assert {f["sites"][0]["path"] for f in report["findings"]} == {catalogue}
     result.stdout.fnmatch_lines(
         ["*Index Scan using shop_book_pkey on shop_book  <-- whole index shop_book_pkey walked*"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*<-- book_customer_status_idx searched without its leading key customer_id: the whole*"]
     )

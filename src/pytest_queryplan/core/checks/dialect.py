@@ -103,6 +103,14 @@ class Dialect(Protocol):
         """Tables read whole (in storage or index order) with a Filter."""
         ...
 
+    def skips_leading_key(self, node: PlanNode, info: IndexInfo) -> bool:
+        """A scan that searches ``info`` without its leading key, which reads it whole."""
+        ...
+
+    def heap_of(self, node: PlanNode) -> PlanNode | None:
+        """The node that reads the table for an index scan that does not (a bitmap's)."""
+        ...
+
     # -- serve rules -----------------------------------------------------------------
     def index_scans(self, plan: Plan, names: Collection[str]) -> list[PlanNode]:
         """Every scan of an index named in ``names``, in plan order."""

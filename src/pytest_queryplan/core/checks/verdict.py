@@ -55,6 +55,9 @@ class Reason(StrEnum):
     NOT_ASKED = "not-as-asked"
     #: A sort above a scan of the index (``Mark.index``) re-orders the rows it delivered.
     RESORTED = "resorted"
+    #: A btree (``Mark.index``) searched without its leading key (``Mark.detail``): the
+    #: whole index is read (or skipped through), a full read with its condition inside.
+    SKIPPED_LEADING_KEY = "skipped-leading-key"
     #: The node that proved a passing check.
     USED = "used"
     #: An index walked whole with a Filter while an existing index (``Mark.index``) serves
@@ -85,6 +88,7 @@ class Mark:
     node: PlanNode
     reason: Reason
     index: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)

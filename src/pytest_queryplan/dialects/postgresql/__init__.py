@@ -79,6 +79,12 @@ class PostgreSQL:
     def filtered_full_reads(self, plan: Plan, allow: Collection[str]) -> list[PlanNode]:
         return vocabulary.filtered_full_reads(plan, allow)
 
+    def skips_leading_key(self, node: PlanNode, info: IndexInfo) -> bool:
+        return conditions.skips_leading_key(node, info)
+
+    def heap_of(self, node: PlanNode) -> PlanNode | None:
+        return conditions.heap_of(node)
+
     # -- serve rules -----------------------------------------------------------------
     def index_scans(self, plan: Plan, names: Collection[str]) -> list[PlanNode]:
         return conditions.index_scans(plan, names)

@@ -255,6 +255,18 @@ def service(
     )
 
 
+def skips_leading_key(node: PlanNode, info: IndexInfo) -> bool:
+    """A btree scan whose Index Cond does not search the index's first key: the whole index
+    is read (PostgreSQL 18's skip scan jumps between leading values; plain EXPLAIN prints
+    the same plan on 15 and 18). The fast answer first: the leading column named."""
+    if info.method != "btree" or not node.index_cond or not info.columns:
+        return False
+    pattern = _named(info.columns[0])
+    if pattern is not None and pattern.search(node.index_cond):
+        return False
+    return service(node, info.columns, partial=info.is_partial).skips_leading_key
+
+
 def index_scans(plan: Plan, names: Collection[str]) -> list[PlanNode]:
     """Every scan of an index named in ``names`` (a partitioned index's attached ones too,
     when the caller includes them), in plan order."""
