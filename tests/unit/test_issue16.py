@@ -51,6 +51,7 @@ INDEXES = {
         ),
         _info("driftevent_created_idx", "upstream_driftevent", "created", ("created",)),
         _info("doc_data_gin", "upstream_doc", "data", ("data",), method="gin"),
+        _info("qp16_doc_tags_data_gin", "qp16_doc", "tags, data", ("tags", "data"), method="gin"),
         _info(
             "userprofile_customer_role_idx",
             "upstream_userprofile",
@@ -228,6 +229,21 @@ def test_forbid_sort_is_every_sort_and_incremental_sort_only_itself() -> None:
     assert POSTGRESQL.matches_type(kinds["Sort"], "Sort")
     assert POSTGRESQL.matches_type(kinds["Incremental Sort"], "Incremental Sort")
     assert not POSTGRESQL.matches_type(kinds["Sort"], "Incremental Sort")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_operator_the_access_method_never_serves_is_said_with_its_fix(version: str) -> None:
+    """GIN (tags, data): tags searched, data read through -> and = in the Filter, which no
+    GIN opclass can search: the hint says so and writes the containment that it can."""
+    verdict = judge(IndexUsed("qp16_doc_tags_data_gin"), "f2_{}_forced_gin_arrow", version)
+    assert not verdict.passed
+    text = render(verdict, False)
+    assert "the Index Cond searched tags; left to the Filter: data." in text
+    assert (
+        "Hint: data: \"(data -> 'k'::text) = '3'::jsonb\" is checked row by row: a gin index"
+        " searches containment and key existence" in text
+    )
+    assert "write it as containment, data @> '{\"k\": 3}' (in Django, data__contains=" in text
 
 
 @pytest.mark.parametrize("version", VERSIONS)

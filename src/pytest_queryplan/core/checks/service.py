@@ -47,6 +47,9 @@ class Service:
     # An Index Cond without the first key: a btree then reads the whole index (PostgreSQL
     # 18's skip scan can jump between leading values). The rule still counts it as served.
     skips_leading_key: bool = False
+    #: The index's access method as the catalog names it ("btree", "gin", ...): which
+    #: operators it can search at all.
+    method: str = "btree"
     # Asked by the check, filled in by it (``IndexUsed``), not by the dialect's reading:
     #: ordered=: the sort nodes above the scan that re-order its rows, so the index did
     #: not deliver the query's ORDER BY (nearest first).

@@ -96,7 +96,11 @@ class PostgreSQL:
         self, node: PlanNode, info: IndexInfo, column_types: Mapping[str, str] | None = None
     ) -> Service:
         return conditions.service(
-            node, info.columns, partial=info.is_partial, column_types=column_types
+            node,
+            info.columns,
+            partial=info.is_partial,
+            column_types=column_types,
+            method=info.method,
         )
 
     def conjuncts(self, text: str | None) -> list[str]:

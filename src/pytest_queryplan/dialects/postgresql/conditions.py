@@ -207,6 +207,7 @@ def service(
     *,
     partial: bool = False,
     column_types: Mapping[str, str] | None = None,
+    method: str = "btree",
 ) -> Service:
     """Judge one scan of an index; ``keys`` are its key columns or expressions, as the
     catalog gives them (``pg_get_indexdef(oid, k, true)``); ``column_types`` (column to
@@ -252,6 +253,7 @@ def service(
         partial=partial,
         causes=tuple(causes),
         skips_leading_key=bool(keys) and bool(in_cond) and keys[0] not in in_cond,
+        method=method,
     )
 
 
@@ -264,7 +266,9 @@ def skips_leading_key(node: PlanNode, info: IndexInfo) -> bool:
     pattern = _named(info.columns[0])
     if pattern is not None and pattern.search(node.index_cond):
         return False
-    return service(node, info.columns, partial=info.is_partial).skips_leading_key
+    return service(
+        node, info.columns, partial=info.is_partial, method=info.method
+    ).skips_leading_key
 
 
 def index_scans(plan: Plan, names: Collection[str]) -> list[PlanNode]:

@@ -47,7 +47,9 @@ def cause_hints(service: Service, column_types: Mapping[str, str] | None = None)
     """One advice line per condition on a key column that was left to the Filter."""
     types = column_types or {}
     return [
-        _cause_hint(cause, _table(service), types.get(cause.column)) for cause in service.causes
+        _never_searched(cause, service.method)
+        or _cause_hint(cause, _table(service), types.get(cause.column))
+        for cause in service.causes
     ]
 
 
@@ -75,6 +77,37 @@ def _index_name(table: str, *parts: str) -> str:
     words = [table.split("_", 1)[-1], *(re.sub(r"\W+", "_", p).strip("_") for p in parts)]
     base = "_".join(words).lower()
     return base[: _NAME_LIMIT - 4].rstrip("_") + "_idx"
+
+
+# What each access method can search on a column, for the operators it never serves.
+_SEARCHES = {
+    "gin": "containment and key existence (@>, <@, ?, ?|, ?&; @@ for text search)",
+    "gist": "overlap, containment and distance (&&, @>, <@, <->)",
+    "brin": "ranges of block values (=, <, >, with the minmax opclass)",
+    "hash": "equality (=) only",
+}
+_JSON_PATH = re.compile(r"\(?(\w+)\s*->>?\s*'([^']*)'(?:::text)?\)?\s*=\s*'([^']*)'")
+
+
+def _never_searched(cause: Cause, method: str) -> str | None:
+    """The hint for a condition the index's access method can never search, whatever the
+    planner's choice (a GIN's jsonb read through ->, a hash index's range), or None."""
+    searches = _SEARCHES.get(method)
+    if searches is None or (method == "hash" and cause.detail == "="):
+        return None
+    column, condition = cause.column, cause.condition
+    fix = "or index the expression with a btree"
+    path = _JSON_PATH.search(condition)
+    if method == "gin" and path is not None:
+        key, value = path.group(2), path.group(3).replace("''", "'")
+        fix = (
+            f"write it as containment, {column} @> '{{\"{key}\": {value}}}' (in Django,"
+            f" {column}__contains={{\"{key}\": {value}}}), {fix} ({column} -> '{key}')"
+        )
+    return (
+        f'{column}: "{condition}" is checked row by row: a {method} index searches'
+        f" {searches}, never this operator on {column}. Use an operator it serves: {fix}."
+    )
 
 
 def _cause_hint(cause: Cause, table: str, column_type: str | None) -> str:
