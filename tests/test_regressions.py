@@ -206,6 +206,72 @@ def test_the_querysets_own_alias_decides(
     assert query.index in plan.index_names
 
 
+# A partitioned table, as issue 16's research built it: one partitioned index attached
+# everywhere, one created ON ONLY the parent and attached on the 2025 partition alone.
+PARTITIONED = (
+    "CREATE TABLE shop_event (id bigint, customer_id int, severity smallint,"
+    " created timestamptz) PARTITION BY RANGE (created)",
+    "CREATE TABLE shop_event_2025 PARTITION OF shop_event"
+    " FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')",
+    "CREATE TABLE shop_event_2026 PARTITION OF shop_event"
+    " FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')",
+    "CREATE INDEX event_customer_created_idx ON shop_event (customer_id, created)",
+    "CREATE INDEX event_customer_severity_idx ON ONLY shop_event (customer_id, severity)",
+    "CREATE INDEX event_2025_customer_severity_idx ON shop_event_2025 (customer_id, severity)",
+    "ALTER INDEX event_customer_severity_idx ATTACH PARTITION event_2025_customer_severity_idx",
+    "INSERT INTO shop_event SELECT g, g % 20, g % 100,"
+    " '2025-01-01'::timestamptz + g * interval '8 hours' FROM generate_series(1, 2000) g",
+    "ANALYZE shop_event",
+)
+EVENTS = ("SELECT id FROM shop_event WHERE customer_id = %s", [3])
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_partition_read_uses_an_index_attached_to_the_named_one(
+    assert_uses_index: AssertUsesIndex, db: None, form: str
+) -> None:
+    """Issue 16: a partitioned index serves only when every partition the query reads is
+    read through an index attached to it. The ON ONLY index has nothing attached on 2026:
+    that partition is named, with the fix; attached there, it serves. The partitioned
+    index that a partition's other index competes with is set aside by its top (a
+    partition's attached index cannot be dropped alone), and then serves."""
+
+    def check(index: str) -> Plan | None:
+        if form == "target":
+            return assert_uses_index(EVENTS, index)
+        with assert_uses_index(index), connection.cursor() as cursor:
+            cursor.execute(*EVENTS)
+        return None
+
+    with connection.cursor() as cursor:
+        for statement in PARTITIONED:
+            cursor.execute(statement)
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        check("event_customer_severity_idx")
+    text = str(failure.value)
+    assert "Partition shop_event_2026 (alias shop_event_2) was read with " in text
+    assert (
+        "    event_customer_severity_idx has no index attached on shop_event_2026 (an index"
+        " created ON ONLY the parent, not attached everywhere)" in text
+    )
+    check("event_customer_created_idx")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE INDEX event_2026_customer_severity_idx ON shop_event_2026"
+            " (customer_id, severity)"
+        )
+        cursor.execute(
+            "ALTER INDEX event_customer_severity_idx"
+            " ATTACH PARTITION event_2026_customer_severity_idx"
+        )
+    plan = check("event_customer_severity_idx")
+    if plan is not None:
+        assert {n.index_name for n in plan.nodes() if n.index_name} == {
+            "event_2025_customer_severity_idx",
+            "event_2026_customer_severity_idx",
+        }
+
+
 @pytest.mark.parametrize("name", sorted(SEQ_READ_CAUSES))
 def test_a_sequential_read_names_why_the_key_could_not_be_searched(
     assert_uses_index: AssertUsesIndex, shop_rows: None, name: str

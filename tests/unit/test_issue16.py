@@ -113,6 +113,19 @@ class FakeCatalog:
     def attached_indexes(self, name: str) -> frozenset[str]:
         return ATTACHED.get(name, frozenset({name}))
 
+    def partitions(self, name: str) -> frozenset[str]:
+        if name == "event_customer_created_idx":
+            return frozenset({"upstream_event_2025", "upstream_event_2026"})
+        return frozenset()
+
+    def partition_roots(self, names: Any) -> dict[str, str]:
+        roots = {
+            "event_2025_customer_severity_idx": "event_customer_severity_idx",
+            "upstream_event_2025": "upstream_event",
+            "upstream_event_2026": "upstream_event",
+        }
+        return {name: roots[name] for name in names if name in roots}
+
     def column_types(self, table: str) -> dict[str, str]:
         return {"role": "character varying(16)", "status": "character varying(16)"}
 
@@ -336,7 +349,34 @@ def test_guard_counts_a_btree_searched_without_its_leading_key(version: str) -> 
     assert served.passed
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 family 7: a partition read by another index")
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_partition_read_must_use_an_attached_index(version: str) -> None:
-    assert not judge(IndexUsed("event_customer_created_idx"), "f7_{}_forced", version).passed
+    """upstream_event_2025 is read through the ON ONLY family's index, 2026 through the
+    partitioned index's own: the second scan serving does not excuse the first read."""
+    verdict = judge(IndexUsed("event_customer_created_idx"), "f7_{}_forced", version)
+    assert not verdict.passed
+    text = render(verdict, False)
+    assert (
+        "Partition upstream_event_2025 (alias upstream_event_1) was read with"
+        " event_2025_customer_severity_idx, not with an index attached to"
+        " event_customer_created_idx" in text
+    )
+    # Set aside (the rolled-back DROP of the ON ONLY parent), both partitions use it.
+    assert judge(
+        IndexUsed("event_customer_created_idx"), "f7_{}_forced_hide_parent", version
+    ).passed
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_partitioned_tables_name_covers_its_partitions(version: str) -> None:
+    """allow_seq_scan=, tables= (both checks) name the parent; the plan names partitions."""
+    stem = "f7_{}_natural_seqscan_sorted"
+    assert not judge(NoFilteredFullScan(suggest=False), stem, version).passed
+    allowed = NoFilteredFullScan(frozenset({"upstream_event"}), suggest=False)
+    assert judge(allowed, stem, version).passed
+    narrowed = NoFilteredFullScan(tables=("upstream_event",), suggest=False)
+    assert not judge(narrowed, stem, version).passed
+    assert not judge(Forbidden(("Sort",), ("upstream_event",)), stem, version).passed
+    assert judge(Forbidden(("Sort",), ("upstream_event_2025",)), stem, version).passed is False
+    unread = judge(Forbidden(("Sort",), ("upstream_evnet",)), stem, version)
+    assert unread.kind == Kind.UNKNOWN_TABLE

@@ -72,7 +72,19 @@ class DjangoCatalog:
         return self._once("indexes", names, lambda: self.backend.indexes_on(names))
 
     def attached_indexes(self, name: str) -> frozenset[str]:
-        return self.backend.attached_indexes(name)
+        return self._layout(name)[0]
+
+    def partitions(self, name: str) -> frozenset[str]:
+        return self._layout(name)[1]
+
+    def _layout(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
+        return self._once("layout", name, lambda: self.backend.partition_layout(name))
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        wanted = tuple(sorted(set(names)))
+        if not wanted:
+            return {}
+        return self._once("roots", wanted, lambda: self.backend.partition_roots(wanted))
 
     def column_types(self, table: str) -> dict[str, str]:
         return self._once("types", table, lambda: self.backend.column_types(table))

@@ -61,6 +61,13 @@ class Backend(Protocol):
     def attached_indexes(self, name: str) -> frozenset[str]:
         """The named index plus every partition index attached to it, at any depth."""
 
+    def partition_layout(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
+        """``attached_indexes(name)``, and the leaf partitions of the index's table (empty
+        for a plain table), in one look-up."""
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        """Each named table or index that is a partition -> the top of its tree."""
+
     def column_types(self, table: str) -> dict[str, str]:
         """Column name -> its type as ``format_type`` prints it."""
 

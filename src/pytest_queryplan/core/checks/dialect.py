@@ -49,6 +49,14 @@ class Catalog(Protocol):
 
     def attached_indexes(self, name: str) -> frozenset[str]: ...
 
+    def partitions(self, name: str) -> frozenset[str]:
+        """The leaf partitions of the table index ``name`` is on; empty for a plain table."""
+        ...
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        """Each named table or index that is a partition -> the top of its partition tree."""
+        ...
+
     def column_types(self, table: str) -> dict[str, str]: ...
 
     def field_names(self, table: str) -> dict[str, str]:

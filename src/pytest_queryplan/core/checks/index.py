@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pytest_queryplan.core.checks.query import ExplainedQuery
     from pytest_queryplan.core.checks.service import Service
     from pytest_queryplan.core.plan.node import PlanNode
+    from pytest_queryplan.core.plan.tree import Plan
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ class IndexUsed:
                         self, True, Kind.INDEX_USED, proof=proof, total=total, index=info
                     )
         names = catalog.attached_indexes(self.name)
+        # A partitioned table's index: every partition read must be read through one of
+        # the indexes attached to it (an ON ONLY index may have none on some).
+        parts = catalog.partitions(self.name)
         infos = {info.name: info for info in catalog.index_info(names)}
         info = infos.get(self.name)
         read = tables_read(queries)
@@ -86,25 +90,34 @@ class IndexUsed:
                 tables_read=read,
                 existing=tuple(catalog.indexes_on(read)) if read else (),
             )
-        index_tables = {i.table for i in infos.values()}
+        index_tables = {i.table for i in infos.values()} | parts
         relevant = [q for q in queries if q.plan is None or q.plan.tables & index_tables]
         kept: tuple[tuple[str, str], ...] = ()
         if any(Mode(q.mode).asks_can_serve for q in relevant):
-            kept = _without_competitors(relevant, names, index_tables, catalog)
+            kept = _without_competitors(relevant, names, index_tables, parts, catalog)
         facts = {"total": total, "index": info, "kept": kept, "tables_read": read}
         if self.block and not relevant:
             everything = tuple(Offense(q) for q in queries)
             return Verdict(self, False, Kind.NO_QUERY_ON_TABLE, offenses=everything, **facts)
         wanted = resolve_keys(self.keys, info, catalog)
-        proof, partly = self._served(relevant, names, info, catalog.dialect, wanted)
+        dialect = catalog.dialect
+        proof, partly = self._served(relevant, names, info, dialect, wanted)
+        strays = {}
+        if parts:
+            attached = {i.table for i in infos.values()}
+            for query in relevant:
+                found = _strays(query.plan, names, parts, attached, self.name, dialect)
+                if found:
+                    strays[id(query)] = found
+            proof = tuple(o for o in proof if id(o.query) not in strays)
         served = {id(offense.query) for offense in proof}
         offenders = [q for q in relevant if id(q) not in served]
         if proof and not (self.every and offenders):
             return Verdict(self, True, Kind.INDEX_USED, proof=proof, **facts)
         if not self.every:
             offenders = relevant
-        if partly:
-            offenses = tuple(_partly(q, partly) for q in offenders or queries)
+        if partly or any(id(q) in strays and q.plan.index_names & names for q in offenders):
+            offenses = tuple(_partly(q, partly, strays) for q in offenders or queries)
             services = tuple(s for q in offenders for s in partly.get(id(q), ()))
             types = catalog.column_types(info.table)
             return Verdict(
@@ -114,10 +127,11 @@ class IndexUsed:
                 offenses=offenses,
                 services=services,
                 column_types=types,
+                strays=tuple(m for q in offenders for m in strays.get(id(q), ())),
                 **facts,
             )
-        dialect = catalog.dialect
-        offenses = tuple(_offense(q, info, self.name, dialect) for q in offenders or queries)
+        tables = {info.table} | parts
+        offenses = tuple(_offense(q, tables, self.name, dialect) for q in offenders or queries)
         # An index for the first filtered sequential read of the table, if one would serve.
         reads = [o for o in offenses if any(m.reason == Reason.SEQ_SCAN for m in o.marks)]
         suggestions = dialect.suggest(reads, catalog)[:1]
@@ -220,8 +234,39 @@ def resolve_keys(
     return tuple(dict.fromkeys(resolved))
 
 
-def _partly(query: ExplainedQuery, partly: dict[int, list[Service]]) -> Offense:
-    marks = []
+def _strays(
+    plan: Plan | None,
+    names: frozenset[str],
+    parts: frozenset[str],
+    attached: set[str],
+    wanted: str,
+    dialect: Dialect,
+) -> list[Mark]:
+    """The reads of the index's partitions that no index attached to it made: a sequential read,
+    or another index (``Mark.detail``: "none-attached" when the index has nothing attached
+    on that partition, as one created ON ONLY may not; else "other")."""
+    found: list[Mark] = []
+    for node in plan.nodes() if plan is not None else ():
+        table = node.relation_name
+        if table not in parts or node.node_type == "ModifyTable":
+            continue
+        detail = "other" if table in attached else "none-attached"
+        if dialect.is_table_scan(node):
+            found.append(Mark(node, Reason.SEQ_SCAN, wanted, detail))
+            continue
+        used = {node.index_name} if node.index_name else set()
+        used |= {child.index_name for child in node.children if child.index_name}
+        if used and not used & names:
+            found.append(Mark(node, Reason.OTHER_INDEX, ", ".join(sorted(used)), detail))
+    return found
+
+
+def _partly(
+    query: ExplainedQuery,
+    partly: dict[int, list[Service]],
+    strays: dict[int, list[Mark]] | None = None,
+) -> Offense:
+    marks = list((strays or {}).get(id(query), ()))
     for found in partly.get(id(query), ()):
         if found.narrowed and not found.skips_leading_key:
             reason = Reason.NOT_ASKED
@@ -248,13 +293,14 @@ def _users(queries: Iterable[ExplainedQuery], names: Iterable[str]) -> tuple[Off
     return tuple(found)
 
 
-def _offense(query: ExplainedQuery, info: IndexInfo, wanted: str, dialect: Dialect) -> Offense:
-    """Mark every node that reads the index's table without the wanted index."""
+def _offense(query: ExplainedQuery, tables: set[str], wanted: str, dialect: Dialect) -> Offense:
+    """Mark every node that reads the index's table (or its partitions) without the
+    wanted index."""
     if query.plan is None:
         return Offense(query)
     marks = []
     for node in query.plan.nodes():
-        if node.relation_name != info.table or node.node_type == "ModifyTable":
+        if node.relation_name not in tables or node.node_type == "ModifyTable":
             continue
         if dialect.is_table_scan(node):
             marks.append(Mark(node, Reason.SEQ_SCAN, wanted))
@@ -273,6 +319,7 @@ def _without_competitors(
     queries: Sequence[ExplainedQuery],
     names: frozenset[str],
     tables: set[str],
+    parts: frozenset[str],
     catalog: Catalog,
 ) -> tuple[tuple[str, str], ...]:
     """Forced (and generic) mode asks whether the index *can* serve the query. When the
@@ -281,20 +328,33 @@ def _without_competitors(
     the query: ask again with those competitors out of sight. A query whose plan then
     scans the named index gets that plan. Indexes backing a constraint cannot be set aside;
     one whose lock is not granted in time stays too, and the verdict says so (``kept``).
+    On a partitioned table a partition's index cannot be dropped alone: the competitor is
+    the partitioned index it is attached to (the top of its tree), which is set aside
+    instead, with every partition's index attached to it.
     """
+
+    def unserved(plan: Plan) -> bool:
+        # A partition read without an attached index counts even when another used one.
+        strays = _strays(plan, names, parts, set(), "", catalog.dialect) if parts else []
+        return not plan.index_names & names or bool(strays)
+
     pending = [
         q
         for q in queries
-        if q.plan is not None and Mode(q.mode).asks_can_serve and not q.plan.index_names & names
+        if q.plan is not None and Mode(q.mode).asks_can_serve and unserved(q.plan)
     ]
     used = {name for q in pending for name in q.plan.index_names} - names
     if not used:
         return ()
+    roots = catalog.partition_roots(used) if parts else {}
     # One catalog look-up for every competitor of every query.
-    hideable = {i.name for i in catalog.index_info(used) if i.table in tables and not i.constraint}
+    candidates = {roots.get(name, name) for name in used} - names
+    hideable = {
+        i.name for i in catalog.index_info(candidates) if i.table in tables and not i.constraint
+    }
     kept: dict[str, str] = {}
     for query in pending:
-        hide = sorted(hideable & query.plan.index_names)
+        hide = sorted(hideable & {roots.get(n, n) for n in query.plan.index_names})
         if not hide:
             continue
         try:
@@ -303,6 +363,6 @@ def _without_competitors(
             reason = str(exc).splitlines()[0].split(" could not EXPLAIN the query: ", 1)[-1]
             kept.update(dict.fromkeys(hide, reason))
             continue
-        if plan.index_names & names:
+        if plan.index_names & names and not (parts and unserved(plan)):
             query.plan = plan
     return tuple(sorted(kept.items()))

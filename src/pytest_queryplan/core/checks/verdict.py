@@ -124,6 +124,9 @@ class Verdict:
     existing: tuple[IndexInfo, ...] = ()
     #: Per offending scan of the index: how it served the query (strict checks).
     services: tuple[Service, ...] = ()
+    #: A partitioned index: the partition reads no index attached to it made (a sequential read,
+    #: another index; ``Mark.detail`` "none-attached" where it has none on that partition).
+    strays: tuple[Mark, ...] = ()
     #: Index suggestions (or why none is made) for the filtered reads found.
     suggestions: tuple[Suggestion, ...] = ()
     #: Competing indexes that could not be set aside in forced mode: (name, why).

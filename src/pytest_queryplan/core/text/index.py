@@ -174,7 +174,12 @@ def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
     who = "the query"
     if check.block:
         who = "every query on its table" if check.every else "a query in the block"
-    if all(found.narrowed and not found.skips_leading_key for found in verdict.services):
+    if verdict.strays and not verdict.services:
+        head = (
+            f'Expected {who} to be served by index "{info.name}" on every partition it '
+            "reads, but a partition was read without it."
+        )
+    elif all(found.narrowed and not found.skips_leading_key for found in verdict.services):
         asked = [
             *(["deliver its ORDER BY (ordered=True)"] if getattr(check, "ordered", False) else []),
             *(["search its keys (keys=...)"] if getattr(check, "keys", None) else []),
@@ -235,6 +240,20 @@ def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
         lines += [f"    {line}" for line in dialect.order_lines(found, info)]
         hints = dialect.service_hints(found, verdict.column_types)
         lines += [f"Hint: {hint}" for hint in hints]
+    for mark in verdict.strays:
+        node = mark.node
+        alias = f" (alias {node.alias})" if node.alias and node.alias != node.relation_name else ""
+        how = "sequentially" if mark.reason == "seq-scan" else f"with {mark.index}"
+        lines.append(
+            f"Partition {node.relation_name}{alias} was read {how}, not with an index "
+            f"attached to {info.name}: every partition the query reads must use it."
+        )
+        if mark.detail == "none-attached":
+            lines.append(
+                f"    {info.name} has no index attached on {node.relation_name} (an index "
+                "created ON ONLY the parent, not attached everywhere): create one there and "
+                f"ALTER INDEX {info.name} ATTACH PARTITION it."
+            )
     if check.strict:
         lines.append(
             "(strict check: pass strict=False to accept any scan of the index, as before.)"
