@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from pytest_queryplan import (
     AssertUsesIndex,
     Plan,
+    QueryPlan,
     QueryPlanAssertionError,
     QueryPlanUsageError,
     parse_plan,
@@ -270,6 +271,38 @@ def test_every_partition_read_uses_an_index_attached_to_the_named_one(
             "event_2025_customer_severity_idx",
             "event_2026_customer_severity_idx",
         }
+
+
+def test_a_leading_key_only_in_a_join_is_asked_again(
+    assert_uses_index: AssertUsesIndex, queryplan: QueryPlan, db: None
+) -> None:
+    """Issue 16: ``filter(role="owner", customer__name=...)`` compares customer_id only in
+    the join. Forced mode on a few rows drives from the index by role alone (the other
+    table's read by name is a whole pk walk once sequential scans are off, which makes the
+    parameterised scan look dear), a read without the leading key. The check asks again
+    with random reads priced as on a cached database, and the index serves: searched by
+    (customer_id = upstream_customer.id AND role)."""
+    from django.contrib.auth.models import User
+
+    from upstream.models import Customer, UserProfile
+
+    for number in range(20):
+        customer = Customer.objects.create(name=f"Customer {number}", slug=f"c-{number}")
+        for role in ("owner", "admin", "viewer"):
+            user = User.objects.create(username=f"{role}-{number}")
+            UserProfile.objects.create(user=user, customer=customer, role=role)
+    owners = UserProfile.objects.filter(role="owner", customer__name="Customer 3")
+    first = queryplan.explain(owners)  # the premise: forced mode's own first answer
+    (scan,) = first.find(index=OWNER_INDEX)
+    assert "customer_id" not in (scan.index_cond or "")
+    plan = assert_uses_index(owners, OWNER_INDEX)
+    (scan,) = plan.find(index=OWNER_INDEX)
+    assert scan.index_cond == (
+        "((customer_id = upstream_customer.id) AND ((role)::text = 'owner'::text))"
+    )
+
+
+OWNER_INDEX = "userprofile_customer_role_idx"
 
 
 @pytest.mark.parametrize("name", sorted(SEQ_READ_CAUSES))

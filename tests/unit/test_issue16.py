@@ -132,7 +132,7 @@ class FakeCatalog:
     def field_names(self, table: str) -> dict[str, str]:
         return {"customer_id": "customer"} if table == "upstream_userprofile" else {}
 
-    def replan(self, query: Any, *, hide: Any = (), create: Any = ()) -> Any:
+    def replan(self, query: Any, *, hide: Any = (), create: Any = (), settings: Any = ()) -> Any:
         raise RuntimeError("PostgreSQL could not EXPLAIN the query: offline")
 
 
@@ -380,3 +380,51 @@ def test_a_partitioned_tables_name_covers_its_partitions(version: str) -> None:
     assert judge(Forbidden(("Sort",), ("upstream_event_2025",)), stem, version).passed is False
     unread = judge(Forbidden(("Sort",), ("upstream_evnet",)), stem, version)
     assert unread.kind == Kind.UNKNOWN_TABLE
+
+
+class JoinCatalog(FakeCatalog):
+    """Asked again with the join settings, the server gives the plan it gave on 15 and 18
+    with random_page_cost = 1.1: userprofile searched by (customer_id = upstream_customer.id
+    AND role), a parameterised inner scan."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.asked: list[Any] = []
+
+    def replan(self, query: Any, *, hide: Any = (), create: Any = (), settings: Any = ()) -> Any:
+        self.asked.append(tuple(settings))
+        if not settings:
+            raise RuntimeError("PostgreSQL could not EXPLAIN the query: offline")
+        plan = query_of("f4_{}_forced_rpc11", self.version).plan
+        return plan
+
+
+query_of = query
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_leading_key_only_in_a_join_is_asked_again_with_cheaper_random_reads(
+    version: str,
+) -> None:
+    from pytest_queryplan.core.checks.judge import judge as run
+
+    catalog = JoinCatalog(version)
+    verdict = run(IndexUsed(OWNER), [query("f4_{}_forced", version)], catalog)
+    assert verdict.passed, render(verdict, False)
+    assert ("SET LOCAL random_page_cost = 1.1",) in catalog.asked
+    (proof,) = verdict.proof
+    (mark,) = proof.marks
+    assert mark.node.index_cond == (
+        "((customer_id = upstream_customer.id) AND ((role)::text = 'owner'::text))"
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_where_the_leading_key_sat_is_named_when_asking_again_cannot_help(version: str) -> None:
+    verdict = judge(IndexUsed(OWNER), "f4_{}_forced", version)
+    assert not verdict.passed
+    text = render(verdict, False)
+    assert (
+        "    customer_id is compared only in a join, in Index Scan using upstream_customer_pkey"
+        " on upstream_customer: Index Cond (id = upstream_userprofile.customer_id)" in text
+    )

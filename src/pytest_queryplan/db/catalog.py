@@ -93,11 +93,22 @@ class DjangoCatalog:
         return self._once("fields", table, lambda: _field_names(table))
 
     def replan(
-        self, query: ExplainedQuery, *, hide: Sequence[str] = (), create: Sequence[str] = ()
+        self,
+        query: ExplainedQuery,
+        *,
+        hide: Sequence[str] = (),
+        create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Plan:
         """Raises ``QueryPlanUsageError`` when the server refuses (a lock not granted)."""
         return explain_sql(
-            self.backend, query.sql, query.params, mode=query.mode, hide=hide, create=create
+            self.backend,
+            query.sql,
+            query.params,
+            mode=query.mode,
+            hide=hide,
+            create=create,
+            settings=settings,
         )
 
 

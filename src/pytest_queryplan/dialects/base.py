@@ -43,11 +43,13 @@ class Backend(Protocol):
         analyze_tables: Iterable[str] = (),
         hide: Sequence[str] = (),
         create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Any:
         """Run the dialect's EXPLAIN in ``mode`` and return its raw output, leaving no trace.
 
         ``hide`` indexes are out of the planner's sight and ``create`` statements (CREATE
-        INDEX) run first, for this EXPLAIN only; both wait a bounded time for locks."""
+        INDEX) run first, for this EXPLAIN only; both wait a bounded time for locks.
+        ``settings`` (the dialect's own, such as a planner cost) apply to it alone."""
 
     def explain_many(self, items: Sequence[tuple[str, Params]], *, mode: Mode) -> Any:
         """Plain EXPLAINs of several statements at once, or None: explain them one by one."""

@@ -32,8 +32,9 @@ class Catalog(Protocol):
     """What a check may ask the database while it judges (one adapter per vendor).
 
     ``replan`` explains a query again, in the same mode and as safely as the first time,
-    with ``hide`` indexes out of the planner's sight and ``create`` statements (``CREATE
-    INDEX``) run first, all inside a savepoint that is rolled back. It returns the new plan,
+    with ``hide`` indexes out of the planner's sight, ``create`` statements (``CREATE
+    INDEX``) run first and the dialect's ``settings`` applied, all inside a savepoint that
+    is rolled back. It returns the new plan,
     or raises an exception whose first line says why the database refused (for one, a lock
     not granted in time): the caller keeps its first answer.
     """
@@ -64,7 +65,12 @@ class Catalog(Protocol):
         ...
 
     def replan(
-        self, query: ExplainedQuery, *, hide: Sequence[str] = (), create: Sequence[str] = ()
+        self,
+        query: ExplainedQuery,
+        *,
+        hide: Sequence[str] = (),
+        create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Plan: ...
 
 
@@ -144,6 +150,17 @@ class Dialect(Protocol):
     def scan_place(self, node: PlanNode) -> str | None:
         """Where a scan sits among others of its index (a UNION branch, an InitPlan, an
         alias), or None for the statement's own scan of its table."""
+        ...
+
+    def join_key(self, node: PlanNode, info: IndexInfo) -> str | None:
+        """Where another node compares the index's leading key with another relation's
+        column, when the scan itself does not search it (a join the planner did not turn
+        into a parameterised scan of the index), or None."""
+        ...
+
+    def join_settings(self) -> tuple[tuple[str, ...], str]:
+        """The planner settings to ask again with when the leading key is only in a join
+        (statements for ``Catalog.replan``), and how a message names them."""
         ...
 
     # -- order -----------------------------------------------------------------------

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.core.checks.modes import Mode
 from pytest_queryplan.core.checks.nodes import tables_read
+from pytest_queryplan.core.checks.query import ExplainedQuery
 from pytest_queryplan.core.checks.verdict import Kind, Mark, Offense, Reason, Verdict
 from pytest_queryplan.errors import QueryPlanUsageError
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.checks.catalog import IndexInfo
     from pytest_queryplan.core.checks.dialect import Catalog, Dialect
-    from pytest_queryplan.core.checks.query import ExplainedQuery
     from pytest_queryplan.core.checks.service import Service
     from pytest_queryplan.core.plan.node import PlanNode
     from pytest_queryplan.core.plan.tree import Plan
@@ -102,6 +102,15 @@ class IndexUsed:
         wanted = resolve_keys(self.keys, info, catalog)
         dialect = catalog.dialect
         proof, partly = self._served(relevant, names, info, dialect, wanted)
+        notes: dict[int, tuple[str, str]] = {}
+        if partly:
+            notes, replanned = self._join_retry(relevant, partly, names, info, catalog, wanted)
+            if replanned:
+                proof, partly = self._served(relevant, names, info, dialect, wanted)
+            partly = {
+                key: [_noted(found, notes) for found in services]
+                for key, services in partly.items()
+            }
         strays = {}
         if parts:
             attached = {i.table for i in infos.values()}
@@ -181,6 +190,50 @@ class IndexUsed:
                 proof.append(Offense(query, marks))
         return tuple(proof), partly
 
+    def _join_retry(
+        self,
+        queries: Sequence[ExplainedQuery],
+        partly: dict[int, list[Service]],
+        names: frozenset[str],
+        info: IndexInfo,
+        catalog: Catalog,
+        wanted: tuple[str, ...],
+    ) -> tuple[dict[int, tuple[str, str]], bool]:
+        """Forced mode, a scan of the index without its leading key, and that key compared
+        in a join elsewhere in the plan (``customer_id = upstream_customer.id``): the index
+        could be searched by a parameterised scan that a small table's statistics made look
+        dear. Ask again with the dialect's settings for it; a plan the index then serves
+        replaces the first. Returns, per offending scan, where the key sat and what was
+        tried, and whether any plan was replaced."""
+        dialect = catalog.dialect
+        statements, said = dialect.join_settings()
+        notes: dict[int, tuple[str, str]] = {}
+        replanned = False
+        for query in queries:
+            bad = partly.get(id(query), ())
+            if not bad or not Mode(query.mode).asks_can_serve:
+                continue
+            where = {
+                id(found.node): key
+                for found in bad
+                if found.skips_leading_key or found.full_walk
+                if (key := dialect.join_key(found.node, info)) is not None
+            }
+            if not where:
+                continue
+            try:
+                plan = catalog.replan(query, settings=statements)
+            except Exception:  # noqa: BLE001 - the adapter's refusal: the first answer stands
+                notes.update({node: (key, "") for node, key in where.items()})
+                continue
+            trial = replace_plan(query, plan)
+            if self._served([trial], names, info, dialect, wanted)[0]:
+                query.plan = plan
+                replanned = True
+            else:
+                notes.update({node: (key, said) for node, key in where.items()})
+        return notes, replanned
+
     def _service(
         self,
         node: PlanNode,
@@ -208,6 +261,18 @@ class IndexUsed:
         if wanted:
             facts["keys_unsearched"] = tuple(k for k in wanted if k not in found.keys_in_cond)
         return replace(found, **facts)
+
+
+def replace_plan(query: ExplainedQuery, plan: Plan) -> ExplainedQuery:
+    """The same statement with another plan, for judging it without changing the query."""
+    return ExplainedQuery(query.sql, query.params, query.using, plan, mode=query.mode)
+
+
+def _noted(found: Service, notes: dict[int, tuple[str, str]]) -> Service:
+    note = notes.get(id(found.node))
+    if note is None:
+        return found
+    return replace(found, join_condition=note[0], retried_with=note[1])
 
 
 def resolve_keys(

@@ -61,6 +61,11 @@ class Service:
     unordered_limit: bool = False
     #: keys=: the keys asked for that the scan's Index Cond did not search.
     keys_unsearched: tuple[str, ...] = ()
+    #: The leading key compared only in a join: where ("<node>: <condition>").
+    join_condition: str | None = None
+    #: The settings the query was asked again with for that join, when that did not help
+    #: ("" when the database refused to ask again).
+    retried_with: str | None = None
     #: Where the scan sits when its plan has others of the index (a UNION branch, an
     #: InitPlan), as the dialect words it; None for the plan's own scan.
     place: str | None = None

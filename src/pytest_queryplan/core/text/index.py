@@ -231,6 +231,19 @@ def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
                 f"    The Index Cond does not use the leading key {found.keys[0]}: a btree is "
                 "then read whole (or skipped through), not searched."
             )
+        if found.join_condition:
+            lines.append(
+                f"    {found.keys[0]} is compared only in a join, in {found.join_condition}:"
+                f" a parameterised scan of {found.index_name} could search it, but the planner"
+                " drove from the index without it."
+            )
+            if found.retried_with:
+                lines.append(
+                    f"    Asked again with {found.retried_with} (random reads priced as on a"
+                    " cached database), it still did not: filter on "
+                    f"{found.keys[0]} itself, or load realistic volume (natural mode with"
+                    " queryplan_analyze)."
+                )
         if found.keys_unsearched:
             lines.append(
                 f"    keys=: the Index Cond narrowed by {keys_text(found.keys_in_cond)}; not "

@@ -153,10 +153,11 @@ class PostgreSQLBackend:
         analyze_tables: Iterable[str] = (),
         hide: Sequence[str] = (),
         create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Any:
         quote = self.connection.ops.quote_name
         generic = mode == Mode.GENERIC
-        statements = POSTGRESQL.planner_settings(mode)
+        statements = POSTGRESQL.planner_settings(mode) + list(settings)
         if hide or create:
             # DROP INDEX and CREATE INDEX wait for locks other sessions hold on the table
             # (an idle transaction that read it is enough): never longer than this.

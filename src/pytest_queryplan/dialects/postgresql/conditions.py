@@ -325,3 +325,37 @@ def scan_place(node: PlanNode) -> str | None:
     if alias and (parts or alias != start.relation_name):
         parts.append(f"alias {alias}")
     return ", ".join(parts) or None
+
+
+# Where a join compares a relation's column with another's.
+_JOIN_CONDITIONS = ("Index Cond", "Join Filter", "Hash Cond", "Merge Cond", "Recheck Cond")
+
+
+def join_key(node: PlanNode, info: IndexInfo) -> str | None:
+    """Where the index's leading key is compared with another relation's column when the
+    scan itself does not search it: ``"<node>: <condition>"`` from another node of the plan
+    (a pk lookup's ``(id = upstream_userprofile.customer_id)``, a Hash Cond), or None.
+    The key is then reachable through a parameterised scan the planner did not choose."""
+    column = _column(info.columns[0]) if info.method == "btree" and info.columns else None
+    start = heap_of(node) or node
+    alias = start.alias or start.relation_name
+    if column is None or not alias:
+        return None
+    pattern = re.compile(
+        rf'(?<![\w."]){re.escape(alias)}\."?{re.escape(column)}"?(?![\w"])'
+        rf'|(?<![\w."])"{re.escape(alias)}"\."?{re.escape(column)}"?(?![\w"])'
+    )
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    stack = [root]
+    while stack:
+        other = stack.pop()
+        stack.extend(reversed(other.children))
+        if other is node or other is start:
+            continue
+        for key in _JOIN_CONDITIONS:
+            text = other.raw.get(key)
+            if text and pattern.search(text):
+                return f"{other.label}: {key} {text}"
+    return None
