@@ -60,6 +60,9 @@ def covered(tables: Collection[str], names: Iterable[str], catalog: Catalog) -> 
     return found
 
 
+_SKIPPED = "skipped-leading-key"
+
+
 def condition(mark: Mark) -> str:
     """The condition a full-read finding is about: the Filter, or for an index searched
     without its leading key, the Index Cond (on the heap node above a bitmap, its Recheck)."""
@@ -173,37 +176,34 @@ class NoFilteredFullScan:
     ) -> dict[int, list[Mark]]:
         """Per query, the scans that search an index without its leading key: a full read
         whose condition sits in the Index Cond instead of a Filter (PostgreSQL 18 may
-        skip-scan it; the plan reads the same on 15 and 18). One catalog look-up for all."""
+        skip-scan it; the plan reads the same on 15 and 18). One catalog look-up for every
+        plan not judged before (a cached plan keeps its answer: the warm guard asks none)."""
         dialect = catalog.dialect
+        plans = {id(q): q.plan for q in queries if q.plan is not None}
+        fresh = [plan for plan in plans.values() if _SKIPPED not in plan.derived]
         searched = {
-            id(query): [
+            id(plan): [
                 node
-                for node in query.plan.nodes()
+                for node in plan.nodes()
                 if node.is_index_scan and node.index_cond and node.index_name
             ]
-            for query in queries
-            if query.plan is not None
+            for plan in fresh
         }
         names = {node.index_name for nodes in searched.values() for node in nodes}
-        if not names:
-            return {}
-        infos = {info.name: info for info in catalog.index_info(names)}
-        found: dict[int, list[Mark]] = {}
-        for key, nodes in searched.items():
-            for node in nodes:
+        infos = {info.name: info for info in catalog.index_info(names)} if names else {}
+        for plan in fresh:
+            marks = []
+            for node in searched[id(plan)]:
                 info = infos.get(node.index_name or "")
-                if info is None or not dialect.skips_leading_key(node, info):
+                if info is None or dialect.is_system_table(info.table):
                     continue
-                table = info.table
-                if table in self.allow or dialect.is_system_table(table):
-                    continue
-                if self.tables is not None and table not in self.tables:
-                    continue
-                marked = dialect.heap_of(node) or node
-                found.setdefault(key, []).append(
-                    Mark(marked, Reason.SKIPPED_LEADING_KEY, info.name, info.columns[0])
-                )
-        return found
+                if dialect.skips_leading_key(node, info):
+                    marked = dialect.heap_of(node) or node
+                    marks.append(
+                        Mark(marked, Reason.SKIPPED_LEADING_KEY, info.name, info.columns[0])
+                    )
+            plan.derived[_SKIPPED] = marks
+        return {key: list(plan.derived[_SKIPPED]) for key, plan in plans.items()}
 
     def judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
         dialect = catalog.dialect
