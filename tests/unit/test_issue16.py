@@ -287,6 +287,32 @@ def test_the_scan_that_does_not_serve_is_named_by_where_it_sits(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_a_skip_scan_fails_alike_and_18_says_how_many_searches(version: str) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of b = 42 on (a, b), 10 values of a: 18 prints Index
+    Searches (11), 15 nothing; the verdict is the same."""
+    verdict = judge(IndexUsed("pair_a_b_idx"), "f9_{}_forced_vol_ios_buffers", version)
+    assert not verdict.passed
+    text = render(verdict, False)
+    assert "The Index Cond does not use the leading key a" in text
+    said = "PostgreSQL 18 skip-scanned pair_a_b_idx: 11 index searches, about one per a value"
+    assert (said in text) is (version == "pg18")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_scan_in_a_cte_is_named_by_it(version: str) -> None:
+    doc = json.loads((PLANS.parent / version / "cte.json").read_text())
+    (scan,) = index_scans(POSTGRESQL.parse(doc["explain"]), {"orders_amount_idx"})
+    assert scan_place(scan) == "CTE cheap, alias orders"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_ordered_without_an_order_by_fails_saying_so(version: str) -> None:
+    check = IndexUsed("task_customer_cover_status", ordered=True, strict=False)
+    text = render(judge(check, "f5_{}_forced_vol", version), False)
+    assert "ordered=True, but the statement has no ORDER BY: there is no order for the" in text
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_the_main_querys_own_scan_has_no_place(version: str) -> None:
     plan = query("f8_{}_forced", version).plan
     assert plan is not None

@@ -57,6 +57,13 @@ def service_hints(service: Service, column_types: Mapping[str, str] | None = Non
     """Advice lines, one per cause, then one for a full read of the index when neither an
     ORDER BY under a LIMIT nor a partial index's predicate made it worthwhile."""
     lines = cause_hints(service, column_types)
+    searches = service.node.raw.get("Index Searches")  # PostgreSQL 18's EXPLAIN ANALYZE
+    if service.skips_leading_key and isinstance(searches, int) and searches > 1:
+        lines.append(
+            f"PostgreSQL 18 skip-scanned {service.index_name}: {searches} index searches,"
+            f" about one per {service.keys[0]} value, instead of one search of a range. Lead"
+            f" the index with the column the query fixes, or filter on {service.keys[0]} too."
+        )
     if service.full_walk and not service.ordered_limit and not service.partial:
         filtered = " and every row filtered" if service.filter else ""
         lines.append(
