@@ -181,8 +181,13 @@ class IndexUsed:
                 found = self._service(node, info, dialect, query, wanted)
                 ok = found.serves if self.strict else found.asked
                 if ok and self.strict:
+                    # A btree searched without its leading key reads the whole index
+                    # (PostgreSQL 18's skip scan jumps between leading values: the same).
                     ok = not (found.skips_leading_key and info.method == "btree")
-                (good if ok else bad).append(found if not ok else node)
+                if ok:
+                    good.append(node)
+                else:
+                    bad.append(found)
             if bad:
                 partly[id(query)] = bad
             elif good:
