@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
+import pytest_queryplan
 from tests.conftest import REPO_ROOT
 
 RUNS = [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")]
@@ -71,7 +73,11 @@ class Failing(QueryPlanMixin, TestCase):
 
 def django_runner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, label: str):
     """Django's own test runner on ``label``, with upstream's settings, in a subprocess."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(pytester.path), str(REPO_ROOT)]))
+    # The plugin the outer run imports, wherever it comes from (a checkout on PYTHONPATH,
+    # or the installed package): the inner runner must test the same code.
+    plugin = Path(pytest_queryplan.__file__).resolve().parents[1]
+    paths = [str(pytester.path), str(REPO_ROOT), str(plugin)]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     return pytester.run(
         sys.executable,
         "-m",
