@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Lower
 
 from tests.shop.models import Book, Order
@@ -68,6 +68,16 @@ def make_rows(count: int = ROWS) -> None:
         cursor.execute("ANALYZE shop_order")
 
 
+def add_covering_index() -> None:
+    """An index on customer_id that INCLUDEs price, inside the test's transaction: it can
+    answer a query on price without the table (an Index Only Scan), but never search it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS book_customer_cover_price ON shop_book (customer_id)"
+            " INCLUDE (price)"
+        )
+
+
 def drop_isbn_index() -> None:
     """Drop book_isbn_idx inside the test's transaction, as a migration would for good."""
     (index,) = [i for i in Book._meta.indexes if i.name == "book_isbn_idx"]
@@ -114,6 +124,8 @@ class Regression:
     broken: Query
     fixed: Query
     forms: tuple[str, ...] = ("list", "count")
+    # What the assertion asks beyond the index serving the query (ordered=, keys=).
+    options: tuple[tuple[str, Any], ...] = ()
 
 
 def run(queryset: QuerySet[Any], form: str) -> object:
@@ -124,6 +136,10 @@ def run(queryset: QuerySet[Any], form: str) -> object:
         return queryset.count()
     if form == "first":
         return queryset.first()
+    if form == "exists":
+        return queryset.exists()
+    if form == "first_row":  # a LIMIT 1 with no ORDER BY, as the QuerySet's own SELECT
+        return list(queryset.order_by()[:1])
     raise ValueError(f"unknown form {form!r}")
 
 
@@ -134,6 +150,7 @@ def _lower_status() -> QuerySet[Book]:
 
 
 BOOK_STATUS = "book_customer_status_idx"
+BOOK_COVER = "book_customer_cover_price"
 ORDER_OPEN = "order_open_customer_idx"
 ORDER_CREATED = "order_customer_created_idx"
 
@@ -257,6 +274,96 @@ CATALOGUE: tuple[Regression, ...] = (
         "dropped index",
         Query("book_isbn_idx", lambda: Book.objects.filter(isbn="isbn 00042"), drop_isbn_index),
         Query("book_isbn_idx", lambda: Book.objects.filter(isbn="isbn 00043")),
+    ),
+)
+
+# Issue 16: verdicts that were wrong either way. Where the old verdict was a false pass,
+# the broken query is the one that passed; where it was a false failure (a Filter on a key
+# the Index Cond had searched), the fixed twin is the one that failed.
+CATALOGUE += (
+    Regression(
+        "order_tiebreak",
+        "ORDER BY with a tie-breaker the index lacks (`ordered=True`)",
+        # 15 re-sorts with a Sort, 18 with an Incremental Sort on created: both must fail.
+        Query(
+            ORDER_CREATED,
+            lambda: Order.objects.filter(customer_id=3).order_by("-created", "pk")[:10],
+        ),
+        Query(ORDER_CREATED, lambda: Order.objects.filter(customer_id=3).order_by("-created")[:10]),
+        forms=("list",),
+        options=(("ordered", True),),
+    ),
+    Regression(
+        "searched_key_filter",
+        "Filter on a key the Index Cond searched (`__week_day` within a range)",
+        # created only in the Filter: left to it, as before.
+        Query(ORDER_CREATED, lambda: Order.objects.filter(customer_id=3, created__week_day=2)),
+        # created searched as a range, and the week day checked on the rows it found.
+        Query(
+            ORDER_CREATED,
+            lambda: Order.objects.filter(
+                customer_id=3,
+                created__gte=START,
+                created__lt=START + timedelta(days=7),
+                created__week_day=2,
+            ),
+        ),
+    ),
+    Regression(
+        "union_branch",
+        "one UNION branch scans the index badly",
+        Query(
+            BOOK_STATUS,
+            lambda: Book.objects.filter(customer_id=3, status="open").union(
+                Book.objects.filter(customer_id=4, status__iexact="open")
+            ),
+        ),
+        Query(
+            BOOK_STATUS,
+            lambda: Book.objects.filter(customer_id=3, status="open").union(
+                Book.objects.filter(customer_id=4, status="open")
+            ),
+        ),
+        forms=("list",),
+    ),
+    Regression(
+        "keys_aggregate_filter",
+        "a key moved into an aggregate's FILTER (`keys=`)",
+        Query(
+            BOOK_STATUS,
+            lambda: (
+                Book.objects.filter(customer_id=3)
+                .values("customer_id")
+                .annotate(n=Count("pk", filter=Q(status="open")))
+            ),
+        ),
+        Query(
+            BOOK_STATUS,
+            lambda: (
+                Book.objects.filter(customer_id=3, status="open")
+                .values("customer_id")
+                .annotate(n=Count("pk"))
+            ),
+        ),
+        options=(("keys", ("customer_id", "status")),),
+    ),
+    Regression(
+        "limit_walk",
+        "LIMIT without ORDER BY walks a covering index (`.exists()`)",
+        # SELECT 1 ... WHERE price = 5 LIMIT 1: any index would do for a LIMIT without an
+        # order, so the whole walk of the covering index, price filtered, serves nothing.
+        # Only the columns the index holds, so it can answer without the table.
+        Query(
+            BOOK_COVER,
+            lambda: Book.objects.filter(price=5).values("customer_id"),
+            setup=add_covering_index,
+        ),
+        Query(
+            BOOK_COVER,
+            lambda: Book.objects.filter(customer_id=3, price=5).values("customer_id"),
+            setup=add_covering_index,
+        ),
+        forms=("first_row", "exists"),
     ),
 )
 

@@ -187,6 +187,14 @@ def test_usage_errors_for_names_aliases_and_modes(assert_uses_index, queryplan, 
         assert_uses_index(owners(customer))
     with pytest.raises(QueryPlanUsageError, match="index name must be a non-empty string"):
         assert_uses_index(owners(customer), "")
+    with pytest.raises(QueryPlanUsageError) as error:
+        assert_uses_index(owners(customer), OWNER_INDEX, keys=["customer", "rol"])
+    assert str(error.value) == (
+        "keys=: 'rol' is not a key of index userprofile_customer_role_idx (its keys: "
+        "customer_id, role; a model field's name is accepted too)."
+    )
+    with pytest.raises(QueryPlanUsageError, match="ordered= takes True or False, not 'yes'"):
+        assert_uses_index(owners(customer), OWNER_INDEX, ordered="yes")
     with pytest.raises(QueryPlanUsageError, match="every= applies only to the block form"):
         assert_uses_index(owners(customer), OWNER_INDEX, every=True)
 

@@ -157,10 +157,15 @@ def test_guard_and_marker_under_pytest_asyncio(
     result = django_pytester.runpytest_subprocess("--queryplan-guard=fail", *xdist)
     result.assert_outcomes(passed=3, failed=2)
     text = result.stdout.str()
-    result.stdout.fnmatch_lines(["guard: fail (mode forced, scope all), 1 finding in 1 test"])
+    # The marker's query is the guard's too: role alone searches the index without its
+    # leading key, a full read of it (issue 16).
+    result.stdout.fnmatch_lines(["guard: fail (mode forced, scope all), 2 findings in 2 tests"])
     assert "  FAIL filtered-full-read upstream_customer: " in text
     assert "1 test: test_async.py::test_async_count_loses_its_index]" in text
-    # The marker's words: its queries are the test body's, not a block's.
+    assert (
+        "  FAIL filtered-full-read upstream_userprofile: ((role)::text = ?::text)  [1 test:"
+        " test_async.py::test_marker_fails_an_async_query_without_the_index]" in text
+    )
     assert 'Expected a query in the test body to be served by index "userprofile_customer_r' in text
     assert "could not be explained" not in text
 

@@ -169,6 +169,16 @@ def test_a_postgresql_and_a_sqlite_alias_are_each_judged_by_their_own_dialect(
             "queryplan(mode=...): 'bogus' is not a valid queryplan mode; use one of "
             "'forced', 'natural', 'generic'.",
         ),
+        (
+            "ordered=True",
+            "queryplan(ordered=..., keys=...) say how the index in uses_index serves the "
+            "query: name exactly one index in uses_index (got 0).",
+        ),
+        (
+            'uses_index="x", keys=3',
+            "queryplan(keys=...) takes a list of the index's key columns (or field names), "
+            'or "all", not 3.',
+        ),
     ],
 )
 def test_bad_marker_arguments_stop_the_run_at_collection(

@@ -37,9 +37,42 @@ def test_another_database_is_explained_by_its_own_dialect(assert_uses_index):
     assert "(mode: forced, on SQLite: " in str(error.value)
 
 
-@pytest.mark.queryplan(uses_index="alertrule_eval_priority_idx", forbid=["Sort"])
+def test_queryset_alias_wins(assert_uses_index, queryplan):
+    # Explained where it runs: the QuerySet's own alias, "other" (sqlite here), not "default".
+    with pytest.raises(QueryPlanUsageError) as error:
+        assert_uses_index(UserProfile.objects.using("other"), "x")
+    assert "is sqlite" in str(error.value)
+    with pytest.raises(QueryPlanUsageError) as error:
+        queryplan.explain(UserProfile.objects.using("other"))
+    assert "is sqlite" in str(error.value)
+    with pytest.raises(QueryPlanUsageError) as error:
+        assert_uses_index(UserProfile.objects.using("other"), "x", using="default")
+    assert "runs on database 'other' (.using('other')), but using='default' was given" in str(
+        error.value
+    )
+    assert_uses_index(
+        UserProfile.objects.using("default").filter(customer_id=1, role="owner"),
+        "userprofile_customer_role_idx",
+        using="default",
+    )
+
+
+@pytest.mark.queryplan(uses_index="alertrule_eval_priority_idx", forbid=["Sort"], ordered=True)
 def test_marker_pass():
     list(AlertRule.objects.filter(customer_id=1, enabled=True).order_by("-routing_priority")[:10])
+
+
+# A tie-breaker the index lacks: a Sort on PostgreSQL 15, an Incremental Sort on 18.
+@pytest.mark.queryplan(uses_index="alertrule_eval_priority_idx", forbid=["Sort"])
+def test_marker_fail_forbid_tiebreak():
+    rules = AlertRule.objects.filter(customer_id=1, enabled=True)
+    list(rules.order_by("-routing_priority", "pk")[:10])
+
+
+@pytest.mark.queryplan(uses_index="alertrule_eval_priority_idx", ordered=True)
+def test_marker_fail_ordered_tiebreak():
+    rules = AlertRule.objects.filter(customer_id=1, enabled=True)
+    list(rules.order_by("-routing_priority", "pk")[:10])
 
 
 @pytest.mark.queryplan(uses_index=["alertrule_eval_priority_idx"])
@@ -97,7 +130,7 @@ def inner(django_pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_fixture_and_marker_outcomes(inner: pytest.Pytester) -> None:
     result = inner.runpytest_subprocess()
-    result.assert_outcomes(passed=5, failed=5)  # errors=0: marker failures fail the test
+    result.assert_outcomes(passed=6, failed=7)  # errors=0: marker failures fail the test
     result.stdout.fnmatch_lines(
         [
             "*test_fixture_fail*",
@@ -118,6 +151,22 @@ def test_fixture_and_marker_outcomes(inner: pytest.Pytester) -> None:
             "*_ test_marker_fail_forbid _*",
             "*Forbidden plan nodes (Sort) on upstream_alertrule in 1 query plan(s).*",
             "*Sort  <-- forbidden: Sort*",
+        ]
+    )
+    # forbid=["Sort"] is every sort: PostgreSQL 18's Incremental Sort as 15's Sort.
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_marker_fail_forbid_tiebreak _*",
+            "*Forbidden plan nodes (Sort) in 1 query plan(s).*",
+            "*Sort  <-- forbidden: *Sort*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_marker_fail_ordered_tiebreak _*",
+            '*Expected index "alertrule_eval_priority_idx" to serve a query in the block and'
+            " deliver its ORDER BY (ordered=True)*",
+            "*Sort by routing_priority DESC, id above alertrule_eval_priority_idx*",
         ]
     )
     result.stdout.fnmatch_lines(

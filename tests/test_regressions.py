@@ -16,7 +16,14 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from pytest_queryplan import AssertUsesIndex, Plan, QueryPlanAssertionError, parse_plan
+from pytest_queryplan import (
+    AssertUsesIndex,
+    Plan,
+    QueryPlan,
+    QueryPlanAssertionError,
+    QueryPlanUsageError,
+    parse_plan,
+)
 from tests import regression_cases as cases
 from tests.conftest import REPO_ROOT, write_ini
 from tests.regression_cases import BY_NAME, CATALOGUE, Query, Regression
@@ -33,7 +40,7 @@ def _pairs(regressions: tuple[Regression, ...]) -> list[object]:
         pytest.param(regression, form, id=f"{regression.name}-{form}")
         for regression in regressions
         for form in FORMS
-        if form == "block" or "list" in regression.forms
+        if form == "block" or {"list", "first_row"} & set(regression.forms)
     ]
 
 
@@ -48,10 +55,13 @@ def check(
 ) -> Plan | None:
     """Assert that ``query``'s index serves it, in the target form or the block form."""
     queryset = query.prepare()
+    options = dict(regression.options)
     if form == "target":
-        return assert_uses_index(queryset, query.index)
-    with assert_uses_index(query.index):
-        cases.run(queryset, "count" if "count" in regression.forms else regression.forms[0])
+        if "first_row" in regression.forms:
+            queryset = queryset.order_by()[:1]
+        return assert_uses_index(queryset, query.index, **options)
+    with assert_uses_index(query.index, **options):
+        cases.run(queryset, regression.forms[-1])
     return None
 
 
@@ -179,6 +189,122 @@ def _generic_plan(sql: str, params: tuple[object, ...]) -> Plan:
     return parse_plan(output)
 
 
+def test_the_querysets_own_alias_decides(
+    assert_uses_index: AssertUsesIndex, shop_rows: None
+) -> None:
+    """Issue 16: a QuerySet is compiled and explained on the alias it runs on, its own
+    (``.using()``); a using= that names another is a usage error, not a check of the
+    query on a database it never reaches. (tests/test_pytest_integration.py shows the
+    alias winning against a second database of another vendor.)"""
+    query = BY_NAME["lower"].fixed
+    with pytest.raises(QueryPlanUsageError) as error:
+        assert_uses_index(query.build().using("default"), query.index, using="replica")
+    assert str(error.value).startswith(
+        "The Book queryset runs on database 'default' (.using('default')), but "
+        "using='replica' was given"
+    )
+    plan = assert_uses_index(query.build().using("default"), query.index)
+    assert query.index in plan.index_names
+
+
+# A partitioned table, as issue 16's research built it: one partitioned index attached
+# everywhere, one created ON ONLY the parent and attached on the 2025 partition alone.
+PARTITIONED = (
+    "CREATE TABLE shop_event (id bigint, customer_id int, severity smallint,"
+    " created timestamptz) PARTITION BY RANGE (created)",
+    "CREATE TABLE shop_event_2025 PARTITION OF shop_event"
+    " FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')",
+    "CREATE TABLE shop_event_2026 PARTITION OF shop_event"
+    " FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')",
+    "CREATE INDEX event_customer_created_idx ON shop_event (customer_id, created)",
+    "CREATE INDEX event_customer_severity_idx ON ONLY shop_event (customer_id, severity)",
+    "CREATE INDEX event_2025_customer_severity_idx ON shop_event_2025 (customer_id, severity)",
+    "ALTER INDEX event_customer_severity_idx ATTACH PARTITION event_2025_customer_severity_idx",
+    "INSERT INTO shop_event SELECT g, g % 20, g % 100,"
+    " '2025-01-01'::timestamptz + g * interval '8 hours' FROM generate_series(1, 2000) g",
+    "ANALYZE shop_event",
+)
+EVENTS = ("SELECT id FROM shop_event WHERE customer_id = %s", [3])
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_every_partition_read_uses_an_index_attached_to_the_named_one(
+    assert_uses_index: AssertUsesIndex, db: None, form: str
+) -> None:
+    """Issue 16: a partitioned index serves only when every partition the query reads is
+    read through an index attached to it. The ON ONLY index has nothing attached on 2026:
+    that partition is named, with the fix; attached there, it serves. The partitioned
+    index that a partition's other index competes with is set aside by its top (a
+    partition's attached index cannot be dropped alone), and then serves."""
+
+    def check(index: str) -> Plan | None:
+        if form == "target":
+            return assert_uses_index(EVENTS, index)
+        with assert_uses_index(index), connection.cursor() as cursor:
+            cursor.execute(*EVENTS)
+        return None
+
+    with connection.cursor() as cursor:
+        for statement in PARTITIONED:
+            cursor.execute(statement)
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        check("event_customer_severity_idx")
+    text = str(failure.value)
+    assert "Partition shop_event_2026 (alias shop_event_2) was read with " in text
+    assert (
+        "    event_customer_severity_idx has no index attached on shop_event_2026 (an index"
+        " created ON ONLY the parent, not attached everywhere)" in text
+    )
+    check("event_customer_created_idx")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE INDEX event_2026_customer_severity_idx ON shop_event_2026"
+            " (customer_id, severity)"
+        )
+        cursor.execute(
+            "ALTER INDEX event_customer_severity_idx"
+            " ATTACH PARTITION event_2026_customer_severity_idx"
+        )
+    plan = check("event_customer_severity_idx")
+    if plan is not None:
+        assert {n.index_name for n in plan.nodes() if n.index_name} == {
+            "event_2025_customer_severity_idx",
+            "event_2026_customer_severity_idx",
+        }
+
+
+def test_a_leading_key_only_in_a_join_is_asked_again(
+    assert_uses_index: AssertUsesIndex, queryplan: QueryPlan, db: None
+) -> None:
+    """Issue 16: ``filter(role="owner", customer__name=...)`` compares customer_id only in
+    the join. Forced mode on a few rows drives from the index by role alone (the other
+    table's read by name is a whole pk walk once sequential scans are off, which makes the
+    parameterised scan look dear), a read without the leading key. The check asks again
+    with random reads priced as on a cached database, and the index serves: searched by
+    (customer_id = upstream_customer.id AND role)."""
+    from django.contrib.auth.models import User
+
+    from upstream.models import Customer, UserProfile
+
+    for number in range(20):
+        customer = Customer.objects.create(name=f"Customer {number}", slug=f"c-{number}")
+        for role in ("owner", "admin", "viewer"):
+            user = User.objects.create(username=f"{role}-{number}")
+            UserProfile.objects.create(user=user, customer=customer, role=role)
+    owners = UserProfile.objects.filter(role="owner", customer__name="Customer 3")
+    first = queryplan.explain(owners)  # the premise: forced mode's own first answer
+    (scan,) = first.find(index=OWNER_INDEX)
+    assert "customer_id" not in (scan.index_cond or "")
+    plan = assert_uses_index(owners, OWNER_INDEX)
+    (scan,) = plan.find(index=OWNER_INDEX)
+    assert scan.index_cond == (
+        "((customer_id = upstream_customer.id) AND ((role)::text = 'owner'::text))"
+    )
+
+
+OWNER_INDEX = "userprofile_customer_role_idx"
+
+
 @pytest.mark.parametrize("name", sorted(SEQ_READ_CAUSES))
 def test_a_sequential_read_names_why_the_key_could_not_be_searched(
     assert_uses_index: AssertUsesIndex, shop_rows: None, name: str
@@ -234,10 +360,15 @@ def test_guard_flags_the_full_reads_of_the_catalogue(django_pytester: pytest.Pyt
     assert {f["table"] for f in report["findings"]} == {"shop_book"}
     filters = {test: f["filter"] for f in report["findings"] for test in f["tests"]}
     assert filters["test_inner.py::test_query[first_walk-first-broken]"] == "(price = ?)"
+    skipped = "test_inner.py::test_query[leading_column-list-broken]"
+    assert filters[skipped] == "((status)::text = ?::text)"
     # The line that ran each query is the catalogue's (application code, outside the inner
     # run's rootdir, so its path stays absolute), not the test's.
     catalogue = str(REPO_ROOT / "tests" / "regression_cases.py")
     assert {f["sites"][0]["path"] for f in report["findings"]} == {catalogue}
     result.stdout.fnmatch_lines(
         ["*Index Scan using shop_book_pkey on shop_book  <-- whole index shop_book_pkey walked*"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*<-- book_customer_status_idx searched without its leading key customer_id: the whole*"]
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import pytest_queryplan
 from tests.conftest import REPO_ROOT
 
 RUNS = [pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")]
@@ -75,7 +76,6 @@ def django_runner(
 ):
     """Django's own test runner on ``label``, with upstream's settings, in a subprocess,
     on the plugin this run imports (a source tree on PYTHONPATH, not only the installed)."""
-    import pytest_queryplan
 
     plugin = str(Path(pytest_queryplan.__file__).parents[1])
     paths = [str(pytester.path), str(REPO_ROOT), plugin]

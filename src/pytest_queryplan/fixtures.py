@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
@@ -29,9 +29,11 @@ class AssertUsesIndex(Protocol):
         target: Any,
         index_name: str,
         *,
-        using: str = ...,
+        using: str | None = ...,
         mode: str | None = ...,
         strict: bool | None = ...,
+        ordered: bool = ...,
+        keys: Sequence[str] | str | None = ...,
         analyze_tables: bool | None = ...,
     ) -> Plan: ...
 
@@ -40,10 +42,12 @@ class AssertUsesIndex(Protocol):
         self,
         index_name: str,
         *,
-        using: str = ...,
+        using: str | None = ...,
         mode: str | None = ...,
         every: bool = ...,
         strict: bool | None = ...,
+        ordered: bool = ...,
+        keys: Sequence[str] | str | None = ...,
         analyze_tables: bool | None = ...,
     ) -> IndexUsageBlock: ...
 
@@ -57,10 +61,12 @@ class _AssertUsesIndex:
         target: Any,
         index_name: str | None = None,
         *,
-        using: str = "default",
+        using: str | None = None,
         mode: str | None = None,
         every: bool | None = None,
         strict: bool | None = None,
+        ordered: bool = False,
+        keys: Sequence[str] | str | None = None,
         analyze_tables: bool | None = None,
     ) -> Any:
         __tracebackhide__ = True
@@ -75,6 +81,8 @@ class _AssertUsesIndex:
             mode=mode,
             every=every,
             strict=strict,
+            ordered=ordered,
+            keys=keys,
             analyze_tables=analyze_tables,
             defaults=self.defaults,
         )
@@ -90,7 +98,7 @@ class QueryPlan:
         self,
         target: Any,
         *,
-        using: str = "default",
+        using: str | None = None,
         mode: str | None = None,
         analyze: bool = False,
         analyze_tables: bool | None = None,
@@ -149,6 +157,8 @@ def assert_uses_index(request: pytest.FixtureRequest) -> AssertUsesIndex:
 
     ``assert_uses_index(queryset_or_sql, "index_name")`` returns the parsed Plan;
     ``with assert_uses_index("index_name"):`` checks the queries the block runs.
+    ``ordered=True``: the index delivers the ORDER BY too (no sort of its rows);
+    ``keys=[...]`` (or ``"all"``): its Index Cond searches these keys.
     """
     return _AssertUsesIndex(request.config.stash[RECORDER_KEY].defaults)
 

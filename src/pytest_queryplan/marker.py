@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_queryplan.core.checks.defaults import DEFAULTS
+from pytest_queryplan.core.checks.defaults import DEFAULTS, check_keys, check_ordered
 from pytest_queryplan.core.checks.modes import Mode
 from pytest_queryplan.dialects import check_alias
 from pytest_queryplan.errors import QueryPlanUsageError
@@ -38,6 +38,8 @@ class MarkerSpec:
     strict: bool | None = None
     allow_repeats: int | None = None
     max_queries: int | None = None
+    ordered: bool = False
+    keys: tuple[str, ...] | str | None = None
 
     @property
     def checks_seq_scans(self) -> bool:
@@ -60,7 +62,10 @@ class MarkerSpec:
 
         strict = defaults.strict_for(self.strict)
         chosen: list[Check] = [
-            IndexUsed(name, block=True, strict=strict, body=True) for name in self.uses_index
+            IndexUsed(
+                name, block=True, strict=strict, body=True, ordered=self.ordered, keys=self.keys
+            )
+            for name in self.uses_index
         ]
         if self.forbid:
             chosen.append(Forbidden(self.forbid, self.tables))
@@ -94,12 +99,17 @@ def queryplan_marker(
     strict: bool | None = None,
     allow_repeats: int | None = None,
     max_queries: int | None = None,
+    ordered: bool = False,
+    keys: str | Sequence[str] | None = None,
 ) -> MarkerSpec:
     """queryplan(...): explain every query the test body runs and check the plans.
 
     Each index in ``uses_index`` must serve a query (``strict=False``: appear in its plan);
-    no node type in ``forbid`` may concern ``tables`` (default: every table). With neither,
-    a full read carrying a Filter fails the test, except on the ``allow_seq_scan`` tables.
+    no node type in ``forbid`` may concern ``tables`` (default: every table; "Sort" is
+    every sort, Incremental Sort included). With neither, a full read carrying a Filter
+    fails the test, except on the ``allow_seq_scan`` tables.
+    ``ordered``: the index delivers the query's ORDER BY (no sort of its rows); ``keys``:
+    its Index Cond searches these keys ("all": every key).
     ``allow_repeats``: with --queryplan-nplusone, this test may run one query that often.
     ``max_queries``: at most that many queries per connection in the test body (alone, it
     is the only check).
@@ -119,8 +129,17 @@ def queryplan_marker(
     if not isinstance(using, str):
         raise QueryPlanUsageError(f"queryplan(using=...) must be an alias string, not {using!r}.")
     forbidden = _names(forbid, "forbid") or ()
+    ordered = check_ordered(ordered, "queryplan(ordered=...)")
+    keys = check_keys([keys] if isinstance(keys, str) and keys != "all" else keys,
+                      "queryplan(keys=...)")  # fmt: skip
+    indexes = _names(uses_index, "uses_index") or ()
+    if (ordered or keys is not None) and len(indexes) != 1:
+        raise QueryPlanUsageError(
+            "queryplan(ordered=..., keys=...) say how the index in uses_index serves the "
+            f"query: name exactly one index in uses_index (got {len(indexes)})."
+        )
     return MarkerSpec(
-        uses_index=_names(uses_index, "uses_index") or (),
+        uses_index=indexes,
         forbid=forbidden,
         tables=_names(tables, "tables"),
         mode=None if mode is None else DEFAULTS.mode_for(mode, "queryplan(mode=...)"),
@@ -129,6 +148,8 @@ def queryplan_marker(
         strict=strict,
         allow_repeats=allow_repeats,
         max_queries=max_queries,
+        ordered=ordered,
+        keys=keys,
     )
 
 

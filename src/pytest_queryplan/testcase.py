@@ -17,6 +17,7 @@ when a check runs.
 from __future__ import annotations
 
 import unittest
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -50,17 +51,20 @@ class QueryPlanMixin:
         target: Any,
         index_name: str | None = None,
         *,
-        using: str = "default",
+        using: str | None = None,
         mode: str | None = None,
         strict: bool | None = None,
         every: bool | None = None,
+        ordered: bool = False,
+        keys: Sequence[str] | str | None = None,
         analyze_tables: bool | None = None,
     ) -> Any:
         """Fail unless the index serves the query; return the Plan that proved it.
 
         ``self.assertUsesIndex(queryset_or_sql, "index_name")`` checks one query now;
         ``with self.assertUsesIndex("index_name"):`` checks what the block runs (``every=True``:
-        every query on the index's table must use it)."""
+        every query on the index's table must use it). ``ordered=True``: the index delivers
+        the ORDER BY too; ``keys=[...]`` (or ``"all"``): its Index Cond searches these keys."""
         __tracebackhide__ = True
         from pytest_queryplan.db.assertions import user_call, uses_index
 
@@ -73,6 +77,8 @@ class QueryPlanMixin:
             mode=mode,
             every=every,
             strict=strict,
+            ordered=ordered,
+            keys=keys,
             analyze_tables=analyze_tables,
             defaults=self.queryplan_defaults,
             name="self.assertUsesIndex",
@@ -99,7 +105,7 @@ class QueryPlanMixin:
         self,
         target: Any,
         *,
-        using: str = "default",
+        using: str | None = None,
         mode: str | None = None,
         analyze: bool = False,
         analyze_tables: bool | None = None,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_queryplan import databases
 from pytest_queryplan.core.checks.judge import Check, judge
 from pytest_queryplan.core.checks.modes import GuardLevel, GuardScope
-from pytest_queryplan.core.checks.nodes import NoFilteredFullScan
+from pytest_queryplan.core.checks.nodes import NoFilteredFullScan, condition
 from pytest_queryplan.core.checks.query import ExplainedQuery
 from pytest_queryplan.core.report.baseline import Entry
 from pytest_queryplan.core.report.nplusone import KINDS as NPLUSONE_KINDS
@@ -373,7 +373,7 @@ class TestWatch:
                 for mark in offense.marks:
                     table = mark.node.relation_name or "?"
                     finding = Finding.of(
-                        verdict.kind, table, offense.query, mark.node.filter or "", level, rootdir
+                        verdict.kind, table, offense.query, condition(mark), level, rootdir
                     )
                     if self.accepted(finding):
                         finding.level = "accepted"

@@ -52,6 +52,12 @@ class StoredCatalog:
     def attached_indexes(self, name: str) -> frozenset[str]:
         return frozenset({name})
 
+    def partitions(self, name: str) -> frozenset[str]:
+        return frozenset()
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        return {}
+
     def column_types(self, table: str) -> dict[str, str]:
         return dict(self.record["column_types"].get(table, {}))
 
@@ -59,7 +65,12 @@ class StoredCatalog:
         return {}
 
     def replan(
-        self, query: ExplainedQuery, *, hide: Sequence[str] = (), create: Sequence[str] = ()
+        self,
+        query: ExplainedQuery,
+        *,
+        hide: Sequence[str] = (),
+        create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Plan:
         raise AssertionError("a unit test asked the database to explain again")
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.db.models.functions import Lower
 
 from pytest_queryplan import QueryPlanAssertionError
@@ -41,13 +42,35 @@ def drift_event(customer, make_rule, make_event):
 def test_owner_count_uses_composite_index(assert_uses_index, customer, make_profile):
     profile = make_profile(customer, role="owner")
     make_profile(customer, role="owner")
+    # keys=: the index exists to search both; one that narrows by customer alone does not
+    # do its job (field names or column names alike).
     plan = assert_uses_index(
-        UserProfile.objects.filter(customer=customer, role="owner"), OWNER_INDEX
+        UserProfile.objects.filter(customer=customer, role="owner"),
+        OWNER_INDEX,
+        keys=["customer", "role"],
     )
     assert plan.find(relation="upstream_userprofile")
     # The real code path: ensure_not_last_owner runs .count() inside the block.
-    with assert_uses_index(OWNER_INDEX):
+    with assert_uses_index(OWNER_INDEX, keys=["customer", "role"]):
         permissions.ensure_not_last_owner(profile)
+
+
+def test_owner_count_rewritten_as_an_aggregate_filter_loses_a_key(
+    assert_uses_index, customer, make_profile
+):
+    """Rewritten as Count("pk", filter=Q(role="owner")), the count still scans the index by
+    customer and passes the plain strict check: nothing is left to a Filter, the role test
+    moved into the aggregate. keys= names what the index is for, and catches it."""
+    make_profile(customer, role="owner")
+    rewrite = UserProfile.objects.filter(customer=customer)
+    with assert_uses_index(OWNER_INDEX):  # what the check without keys= says
+        rewrite.aggregate(n=Count("pk", filter=Q(role="owner")))
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        with assert_uses_index(OWNER_INDEX, keys=["customer", "role"]):
+            rewrite.aggregate(n=Count("pk", filter=Q(role="owner")))
+    text = str(failure.value)
+    assert "keys=: the Index Cond narrowed by customer_id; not searched: role" in text
+    assert 'WHERE "upstream_userprofile"."role" = %s) AS "n"' in text  # in the FILTER
 
 
 @pytest.mark.parametrize(
@@ -89,7 +112,7 @@ def test_owner_count_through_role_change(assert_uses_index, customer, make_profi
     assert other.role == "viewer"
 
 
-@pytest.mark.queryplan(uses_index=RULE_INDEX, forbid=["Sort"])
+@pytest.mark.queryplan(uses_index=RULE_INDEX, forbid=["Sort"], ordered=True)
 def test_rule_evaluation_uses_partial_index(drift_event):
     alert = services.evaluate(drift_event)
     assert alert is not None and alert.rule.routing_priority == 5
@@ -100,6 +123,30 @@ def test_candidate_rules_need_no_sort(queryplan, drift_event):
     assert plan.uses_index(RULE_INDEX)
     assert plan.find(node_type="Limit")
     assert not plan.find(node_type="Sort"), plan.render()
+
+
+def test_candidate_rules_take_their_order_from_the_index(assert_uses_index, drift_event):
+    """ordered=True: the index delivers the ORDER BY, so the LIMIT stops after ten entries.
+    A tie-breaker the index lacks (pk) costs a sort of every enabled rule of the customer:
+    PostgreSQL 15 plans a Sort, 16 and later an Incremental Sort on what the index did
+    deliver. Both fail, and forbid=["Sort"] catches both."""
+    plan = assert_uses_index(services.candidate_rules(drift_event), RULE_INDEX, ordered=True)
+    assert plan.find(node_type="Limit")
+    rewrite = AlertRule.objects.filter(customer=drift_event.customer, enabled=True).order_by(
+        "-routing_priority", "pk"
+    )[: services.MAX_RULES]
+    assert_uses_index(rewrite, RULE_INDEX)  # served, by the check without ordered=
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        assert_uses_index(rewrite, RULE_INDEX, ordered=True)
+    text = str(failure.value)
+    assert "by routing_priority DESC, id above alertrule_eval_priority_idx" in text
+    assert "Sort  <-- re-sorts the rows alertrule_eval_priority_idx delivered" in text
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        with assert_uses_index(RULE_INDEX, ordered=True):
+            list(rewrite)
+    ((verdict, _),) = failure.value.failures  # the plan: a Sort (15) or Incremental Sort
+    (query,) = verdict.queries
+    assert {n.node_type for n in query.plan.nodes()} & {"Sort", "Incremental Sort"}
 
 
 def test_seed_routing_query_cannot_use_partial_index(assert_uses_index, customer):

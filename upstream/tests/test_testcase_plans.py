@@ -12,6 +12,7 @@ otherwise create ``test_postgres``, and drop it again, under every other run's f
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from django.db.models import Count, Q
 from django.test import TestCase
 
 from pytest_queryplan import QueryPlanAssertionError
@@ -37,12 +38,21 @@ class OwnerCountTests(QueryPlanMixin, TestCase):
 
     def test_owner_count_uses_composite_index(self) -> None:
         plan = self.assertUsesIndex(
-            UserProfile.objects.filter(customer=self.customer, role="owner"), OWNER_INDEX
+            UserProfile.objects.filter(customer=self.customer, role="owner"),
+            OWNER_INDEX,
+            keys=["customer", "role"],
         )
         self.assertTrue(plan.find(relation="upstream_userprofile"))
         # The real code path: ensure_not_last_owner runs .count() inside the block.
-        with self.assertUsesIndex(OWNER_INDEX):
+        with self.assertUsesIndex(OWNER_INDEX, keys="all"):
             permissions.ensure_not_last_owner(self.owner)
+
+    def test_a_key_moved_out_of_the_scan_fails_keys(self) -> None:
+        rewrite = UserProfile.objects.filter(customer=self.customer)
+        with self.assertRaises(QueryPlanAssertionError) as failure:
+            with self.assertUsesIndex(OWNER_INDEX, keys=["customer_id", "role"]):
+                rewrite.aggregate(n=Count("pk", filter=Q(role="owner")))
+        self.assertIn("not searched: role", str(failure.exception))
 
     def test_a_rewritten_lookup_fails_naming_the_column(self) -> None:
         with self.assertRaises(QueryPlanAssertionError) as failure:
@@ -79,7 +89,7 @@ class RuleEvaluationTests(QueryPlanMixin, TestCase):
         cls.event = DriftEvent.objects.create(customer=customer, metric="m", severity=50)
 
     def test_rule_evaluation_uses_partial_index(self) -> None:
-        with self.assertUsesIndex(RULE_INDEX):
+        with self.assertUsesIndex(RULE_INDEX, ordered=True):
             alert = services.evaluate(self.event)
         self.assertEqual(alert.rule.routing_priority, 5)
 

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from pytest_queryplan.core.checks.defaults import DEFAULTS, Defaults
+from pytest_queryplan.core.checks.defaults import DEFAULTS, Defaults, check_keys, check_ordered
 from pytest_queryplan.core.checks.index import IndexUsed
 from pytest_queryplan.core.checks.judge import Check, judge_all
 from pytest_queryplan.core.checks.query import ExplainedQuery
@@ -23,7 +23,7 @@ from pytest_queryplan.core.text.failure import render
 from pytest_queryplan.db.capture import capture_queries, in_sync_thread
 from pytest_queryplan.db.catalog import DjangoCatalog
 from pytest_queryplan.db.explain import explain_captured, explain_sql
-from pytest_queryplan.db.targets import to_sql
+from pytest_queryplan.db.targets import alias_of, to_sql
 from pytest_queryplan.dialects import get_backend
 from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
 
@@ -93,18 +93,20 @@ def raise_failures(verdicts: Iterable[Verdict], defaults: Defaults) -> None:
 def explain(
     target: Any,
     *,
-    using: str = "default",
+    using: str | None = None,
     mode: str | None = None,
     analyze: bool = False,
     defaults: Defaults = DEFAULTS,
 ) -> Plan:
-    """Parse the plan of ``target`` (QuerySet, SQL, or ``(sql, params)``) on ``using``;
-    ``defaults.analyze_tables`` says whether to ANALYZE its tables first."""
+    """Parse the plan of ``target`` (QuerySet, SQL, or ``(sql, params)``) on ``using`` (a
+    QuerySet's own alias when not given); ``defaults.analyze_tables`` says whether to
+    ANALYZE its tables first."""
     chosen = defaults.mode_for(mode)
 
     def run() -> Plan:
-        backend = get_backend(using)
-        sql, params = to_sql(target, using)
+        alias = alias_of(target, using)
+        backend = get_backend(alias)
+        sql, params = to_sql(target, alias)
         return explain_sql(
             backend,
             sql,
@@ -121,22 +123,31 @@ def assert_index_used(
     target: Any,
     index_name: str,
     *,
-    using: str = "default",
+    using: str | None = None,
     mode: str | None = None,
     strict: bool | None = None,
+    ordered: bool = False,
+    keys: Any = None,
     defaults: Defaults = DEFAULTS,
 ) -> Plan:
     """Fail unless ``index_name`` serves ``target`` (``strict=False``: appears in its plan);
-    return the plan that proved it."""
+    return the plan that proved it. ``ordered``: the index delivers its ORDER BY too;
+    ``keys``: it searches these keys."""
     __tracebackhide__ = True
-    check = IndexUsed(check_index_name(index_name), strict=defaults.strict_for(strict))
+    check = IndexUsed(
+        check_index_name(index_name),
+        strict=defaults.strict_for(strict),
+        ordered=check_ordered(ordered),
+        keys=check_keys(keys),
+    )
     mode = defaults.mode_for(mode)
 
     def judge() -> list[Verdict]:
-        backend = get_backend(using)
-        sql, params = to_sql(target, using)
+        alias = alias_of(target, using)
+        backend = get_backend(alias)
+        sql, params = to_sql(target, alias)
         plan = explain_sql(backend, sql, params, mode=mode, analyze_tables=defaults.analyze_tables)
-        queries.append(ExplainedQuery(sql, params, using, plan, mode=mode))
+        queries.append(ExplainedQuery(sql, params, alias, plan, mode=mode))
         return run_checks([check], queries, DjangoCatalog(backend, defaults), defaults)
 
     queries: list[ExplainedQuery] = []
@@ -160,6 +171,8 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
         mode: str | None = None,
         every: bool = False,
         strict: bool | None = None,
+        ordered: bool = False,
+        keys: Any = None,
         defaults: Defaults = DEFAULTS,
     ) -> None:
         self.check = IndexUsed(
@@ -167,6 +180,8 @@ class IndexUsageBlock(AbstractContextManager["IndexUsageBlock"]):
             every=every,
             block=True,
             strict=defaults.strict_for(strict),
+            ordered=check_ordered(ordered),
+            keys=check_keys(keys),
         )
         self.using = using
         self.mode = defaults.mode_for(mode)
@@ -204,10 +219,12 @@ def uses_index(
     target: Any,
     index_name: str | None = None,
     *,
-    using: str = "default",
+    using: str | None = None,
     mode: str | None = None,
     every: bool | None = None,
     strict: bool | None = None,
+    ordered: bool = False,
+    keys: Any = None,
     analyze_tables: bool | None = None,
     defaults: Defaults = DEFAULTS,
     name: str = "assert_uses_index",
@@ -229,14 +246,28 @@ def uses_index(
                 f"call {name}(queryset, 'index_name')."
             )
         return IndexUsageBlock(
-            target, using=using, mode=mode, every=bool(every), strict=strict, defaults=defaults
+            target,
+            using=using or "default",
+            mode=mode,
+            every=bool(every),
+            strict=strict,
+            ordered=ordered,
+            keys=keys,
+            defaults=defaults,
         )
     if every is not None:
         raise QueryPlanUsageError(
             f"every= applies only to the block form: `with {name}(name, every=True):`."
         )
     return assert_index_used(
-        target, index_name, using=using, mode=mode, strict=strict, defaults=defaults
+        target,
+        index_name,
+        using=using,
+        mode=mode,
+        strict=strict,
+        ordered=ordered,
+        keys=keys,
+        defaults=defaults,
     )
 
 

@@ -72,7 +72,19 @@ class DjangoCatalog:
         return self._once("indexes", names, lambda: self.backend.indexes_on(names))
 
     def attached_indexes(self, name: str) -> frozenset[str]:
-        return self.backend.attached_indexes(name)
+        return self._layout(name)[0]
+
+    def partitions(self, name: str) -> frozenset[str]:
+        return self._layout(name)[1]
+
+    def _layout(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
+        return self._once("layout", name, lambda: self.backend.partition_layout(name))
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        wanted = tuple(sorted(set(names)))
+        if not wanted:
+            return {}
+        return self._once("roots", wanted, lambda: self.backend.partition_roots(wanted))
 
     def column_types(self, table: str) -> dict[str, str]:
         return self._once("types", table, lambda: self.backend.column_types(table))
@@ -81,11 +93,22 @@ class DjangoCatalog:
         return self._once("fields", table, lambda: _field_names(table))
 
     def replan(
-        self, query: ExplainedQuery, *, hide: Sequence[str] = (), create: Sequence[str] = ()
+        self,
+        query: ExplainedQuery,
+        *,
+        hide: Sequence[str] = (),
+        create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Plan:
         """Raises ``QueryPlanUsageError`` when the server refuses (a lock not granted)."""
         return explain_sql(
-            self.backend, query.sql, query.params, mode=query.mode, hide=hide, create=create
+            self.backend,
+            query.sql,
+            query.params,
+            mode=query.mode,
+            hide=hide,
+            create=create,
+            settings=settings,
         )
 
 

@@ -31,12 +31,15 @@ def explain_sql(
     analyze_tables: bool = False,
     hide: Sequence[str] = (),
     create: Sequence[str] = (),
+    settings: Sequence[str] = (),
 ) -> Plan:
     """EXPLAIN one statement on ``backend``; the session is left exactly as it was."""
     dialect = backend.dialect
     dialect.check_mode(mode)
     try:
-        raw = backend.explain(sql, params, mode=mode, analyze=analyze, hide=hide, create=create)
+        raw = backend.explain(
+            sql, params, mode=mode, analyze=analyze, hide=hide, create=create, settings=settings
+        )
         plan = dialect.parse(raw, sql)
         if analyze_tables and mode == Mode.NATURAL and plan.tables:
             # Statistics first (inside the same throw-away savepoint), then the real plan.

@@ -10,6 +10,32 @@ from pytest_queryplan.errors import QueryPlanUsageError
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 
+def alias_of(target: Any, using: str | None) -> str:
+    """The connection a target is explained on. A QuerySet carries its own: the one
+    ``.using()`` gave it (or the router's choice for reads), which is where it runs, so it
+    is where it is compiled and explained. A ``using=`` that names another is a usage
+    error; for SQL, ``using=`` (default ``"default"``) decides."""
+    if not _is_queryset(target):
+        return using or "default"
+    # Django keeps the alias .using() set in QuerySet._db (no public accessor says whether
+    # one was set); QuerySet.db adds the router's choice when none was.
+    own = getattr(target, "_db", None)
+    if using is None:
+        return own or target.db
+    if own is not None and own != using:
+        raise QueryPlanUsageError(
+            f"The {target.model.__name__} queryset runs on database {own!r} (.using({own!r})),"
+            f" but using={using!r} was given: it would be explained where it never runs. Drop"
+            f" using=, or build the queryset with .using({using!r})."
+        )
+    return using
+
+
+def _is_queryset(target: Any) -> bool:
+    query = getattr(target, "query", None)
+    return query is not None and hasattr(query, "get_compiler") and hasattr(target, "model")
+
+
 def to_sql(target: Any, using: str) -> tuple[str, Params]:
     """The SQL and parameters ``target`` runs on connection ``using``."""
     if isinstance(target, str):
@@ -27,8 +53,7 @@ def to_sql(target: Any, using: str) -> tuple[str, Params]:
                 "not a string: write (sql, [value]) for a single value."
             )
         return _checked_sql(sql), params
-    query = getattr(target, "query", None)
-    if query is not None and hasattr(query, "get_compiler") and hasattr(target, "model"):
+    if _is_queryset(target):
         return _queryset_sql(target, using)
     raise QueryPlanUsageError(
         f"Cannot explain a {type(target).__name__}: pass a Django QuerySet, an SQL string, "

@@ -43,11 +43,13 @@ class Backend(Protocol):
         analyze_tables: Iterable[str] = (),
         hide: Sequence[str] = (),
         create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Any:
         """Run the dialect's EXPLAIN in ``mode`` and return its raw output, leaving no trace.
 
         ``hide`` indexes are out of the planner's sight and ``create`` statements (CREATE
-        INDEX) run first, for this EXPLAIN only; both wait a bounded time for locks."""
+        INDEX) run first, for this EXPLAIN only; both wait a bounded time for locks.
+        ``settings`` (the dialect's own, such as a planner cost) apply to it alone."""
 
     def explain_many(self, items: Sequence[tuple[str, Params]], *, mode: Mode) -> Any:
         """Plain EXPLAINs of several statements at once, or None: explain them one by one."""
@@ -60,6 +62,13 @@ class Backend(Protocol):
 
     def attached_indexes(self, name: str) -> frozenset[str]:
         """The named index plus every partition index attached to it, at any depth."""
+
+    def partition_layout(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
+        """``attached_indexes(name)``, and the leaf partitions of the index's table (empty
+        for a plain table), in one look-up."""
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        """Each named table or index that is a partition -> the top of its tree."""
 
     def column_types(self, table: str) -> dict[str, str]:
         """Column name -> its type as ``format_type`` prints it."""

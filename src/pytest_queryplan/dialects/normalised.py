@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pytest_queryplan.core.checks.modes import Mode
 from pytest_queryplan.core.plan.tree import Plan
 from pytest_queryplan.dialects import proposal
-from pytest_queryplan.dialects.postgresql import conditions, vocabulary
+from pytest_queryplan.dialects.postgresql import conditions, order, vocabulary
 from pytest_queryplan.errors import QueryPlanUsageError
 
 if TYPE_CHECKING:
@@ -111,11 +111,42 @@ class NormalisedDialect:
         self, node: PlanNode, info: IndexInfo, column_types: Mapping[str, str] | None = None
     ) -> Service:
         return conditions.service(
-            node, info.columns, partial=info.is_partial, column_types=column_types
+            node,
+            info.columns,
+            partial=info.is_partial,
+            column_types=column_types,
+            method=info.method,
         )
 
     def conjuncts(self, text: str | None) -> list[str]:
         return conditions.conjuncts(text)
+
+    def skips_leading_key(self, node: PlanNode, info: IndexInfo) -> bool:
+        return conditions.skips_leading_key(node, info)
+
+    def heap_of(self, node: PlanNode) -> PlanNode | None:
+        return None  # no bitmap scans: an index scan reads its rows itself
+
+    def scan_place(self, node: PlanNode) -> str | None:
+        return conditions.scan_place(node)
+
+    def join_key(self, node: PlanNode, info: IndexInfo) -> str | None:
+        return None  # no planner setting to ask again with: the first answer stands
+
+    def join_settings(self) -> tuple[tuple[str, ...], str]:
+        return (), ""
+
+    # -- order: a sort the normaliser made of the vendor's own ("TEMP B-TREE", filesort) --
+    def sorts_above(self, node: PlanNode) -> tuple[PlanNode, ...]:
+        return order.sorts_above(node)
+
+    def has_order_by(self, sql: str) -> bool:
+        return order.has_order_by(sql)
+
+    def order_lines(self, service: Service, info: IndexInfo) -> list[str]:
+        from pytest_queryplan.dialects.postgresql.hints import order_lines
+
+        return order_lines(service, info)
 
     # -- suggestions -----------------------------------------------------------------
     def suggest(self, offenses: Iterable[Offense], catalog: Catalog) -> tuple[Suggestion, ...]:

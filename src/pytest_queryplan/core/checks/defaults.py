@@ -70,3 +70,21 @@ class Defaults:
 
 
 DEFAULTS = Defaults()
+
+
+def check_keys(keys: Any, where: str = "keys=") -> tuple[str, ...] | str | None:
+    """``keys=`` as a check takes it: None, ``"all"``, or a tuple of names."""
+    if keys is None or keys == "all":
+        return keys
+    if isinstance(keys, list | tuple) and keys and all(isinstance(k, str) and k for k in keys):
+        return tuple(keys)
+    raise QueryPlanUsageError(
+        f'{where} takes a list of the index\'s key columns (or field names), or "all", '
+        f"not {keys!r}."
+    )
+
+
+def check_ordered(ordered: Any, where: str = "ordered=") -> bool:
+    if not isinstance(ordered, bool):
+        raise QueryPlanUsageError(f"{where} takes True or False, not {ordered!r}.")
+    return ordered

@@ -32,8 +32,9 @@ class Catalog(Protocol):
     """What a check may ask the database while it judges (one adapter per vendor).
 
     ``replan`` explains a query again, in the same mode and as safely as the first time,
-    with ``hide`` indexes out of the planner's sight and ``create`` statements (``CREATE
-    INDEX``) run first, all inside a savepoint that is rolled back. It returns the new plan,
+    with ``hide`` indexes out of the planner's sight, ``create`` statements (``CREATE
+    INDEX``) run first and the dialect's ``settings`` applied, all inside a savepoint that
+    is rolled back. It returns the new plan,
     or raises an exception whose first line says why the database refused (for one, a lock
     not granted in time): the caller keeps its first answer.
     """
@@ -49,6 +50,14 @@ class Catalog(Protocol):
 
     def attached_indexes(self, name: str) -> frozenset[str]: ...
 
+    def partitions(self, name: str) -> frozenset[str]:
+        """The leaf partitions of the table index ``name`` is on; empty for a plain table."""
+        ...
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        """Each named table or index that is a partition -> the top of its partition tree."""
+        ...
+
     def column_types(self, table: str) -> dict[str, str]: ...
 
     def field_names(self, table: str) -> dict[str, str]:
@@ -56,7 +65,12 @@ class Catalog(Protocol):
         ...
 
     def replan(
-        self, query: ExplainedQuery, *, hide: Sequence[str] = (), create: Sequence[str] = ()
+        self,
+        query: ExplainedQuery,
+        *,
+        hide: Sequence[str] = (),
+        create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Plan: ...
 
 
@@ -110,6 +124,14 @@ class Dialect(Protocol):
         """Tables read whole (in storage or index order) with a Filter."""
         ...
 
+    def skips_leading_key(self, node: PlanNode, info: IndexInfo) -> bool:
+        """A scan that searches ``info`` without its leading key, which reads it whole."""
+        ...
+
+    def heap_of(self, node: PlanNode) -> PlanNode | None:
+        """The node that reads the table for an index scan that does not (a bitmap's)."""
+        ...
+
     # -- serve rules -----------------------------------------------------------------
     def index_scans(self, plan: Plan, names: Collection[str]) -> list[PlanNode]:
         """Every scan of an index named in ``names``, in plan order."""
@@ -130,6 +152,31 @@ class Dialect(Protocol):
 
     def conjuncts(self, text: str | None) -> list[str]:
         """The AND-ed parts of a condition as the vendor prints it."""
+        ...
+
+    def scan_place(self, node: PlanNode) -> str | None:
+        """Where a scan sits among others of its index (a UNION branch, an InitPlan, an
+        alias), or None for the statement's own scan of its table."""
+        ...
+
+    def join_key(self, node: PlanNode, info: IndexInfo) -> str | None:
+        """Where another node compares the index's leading key with another relation's
+        column, when the scan itself does not search it (a join the planner did not turn
+        into a parameterised scan of the index), or None."""
+        ...
+
+    def join_settings(self) -> tuple[tuple[str, ...], str]:
+        """The planner settings to ask again with when the leading key is only in a join
+        (statements for ``Catalog.replan``), and how a message names them."""
+        ...
+
+    # -- order -----------------------------------------------------------------------
+    def sorts_above(self, node: PlanNode) -> tuple[PlanNode, ...]:
+        """The nodes that sort ``node``'s rows on their way up (every kind of sort)."""
+        ...
+
+    def has_order_by(self, sql: str) -> bool:
+        """Whether the statement itself has an ORDER BY (the plan cannot say)."""
         ...
 
     # -- suggestions -----------------------------------------------------------------
@@ -166,6 +213,10 @@ class Dialect(Protocol):
         self, service: Service, column_types: Mapping[str, str] | None = None
     ) -> list[str]:
         """The advice for a scan that did not serve the query."""
+        ...
+
+    def order_lines(self, service: Service, info: IndexInfo) -> list[str]:
+        """What ``ordered=`` found wrong with a scan's order, and the fix."""
         ...
 
     def predicate_gaps(self, info: IndexInfo, conditions: Iterable[str]) -> list[str]:

@@ -9,18 +9,21 @@ interface while it judges, never builds text, and never imports a driver.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.core.checks.modes import Mode
 from pytest_queryplan.core.checks.nodes import tables_read
+from pytest_queryplan.core.checks.query import ExplainedQuery
 from pytest_queryplan.core.checks.verdict import Kind, Mark, Offense, Reason, Verdict
+from pytest_queryplan.errors import QueryPlanUsageError
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.checks.catalog import IndexInfo
     from pytest_queryplan.core.checks.dialect import Catalog, Dialect
-    from pytest_queryplan.core.checks.query import ExplainedQuery
     from pytest_queryplan.core.checks.service import Service
+    from pytest_queryplan.core.plan.node import PlanNode
+    from pytest_queryplan.core.plan.tree import Plan
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,12 @@ class IndexUsed:
     read by the dialect):
     search it with an Index Cond (or deliver ORDER BY under a LIMIT, or be a partial
     index), leave no condition on its key columns to a Filter, and not skip a btree's
-    leading key. ``strict=False``: the index appearing in the plan is enough.
+    leading key. Every scan of the index in a query must serve it. ``strict=False``: the
+    index appearing in the plan is enough.
+    ``ordered``: the index also delivers the query's ORDER BY: no sort re-orders the
+    scan's rows (a Sort, or an Incremental Sort that finishes what the index began).
+    ``keys``: the scan's Index Cond searches these keys (column or field names, or
+    ``"all"``), so a rewrite that keeps the leading key but drops another fails.
     ``block``: the queries were captured from running code, not one given target, so
     running no query on the index's table is a failure of its own; ``body``: that code
     was a test's body (the marker), not a ``with`` block.
@@ -43,6 +51,8 @@ class IndexUsed:
     block: bool = False
     strict: bool = True
     body: bool = False
+    ordered: bool = False
+    keys: tuple[str, ...] | str | None = None
 
     @property
     def ran(self) -> str:
@@ -55,7 +65,7 @@ class IndexUsed:
 
     def _judge(self, queries: Sequence[ExplainedQuery], catalog: Catalog) -> Verdict:
         total = len(queries)
-        if not self.every and not self.strict:
+        if not self.every and not self.strict and not self.ordered and self.keys is None:
             proof = _users(queries, {self.name})
             if proof:  # the common, passing case costs no catalog query at all
                 dialect = catalog.dialect
@@ -66,7 +76,9 @@ class IndexUsed:
             # The index is in a plan: its key columns decide, no partition look-up needed.
             (info,) = catalog.index_info([self.name]) or (None,)
             if info is not None:
-                proof, _ = self._served(queries, frozenset({self.name}), info, catalog.dialect)
+                wanted = resolve_keys(self.keys, info, catalog)
+                found = self._served(queries, frozenset({self.name}), info, catalog.dialect, wanted)
+                proof = found[0]
                 if proof:  # the passing strict check: built with its dialect (no copy)
                     return Verdict(
                         self,
@@ -78,6 +90,9 @@ class IndexUsed:
                         dialect=catalog.dialect,
                     )
         names = catalog.attached_indexes(self.name)
+        # A partitioned table's index: every partition read must be read through one of
+        # the indexes attached to it (an ON ONLY index may have none on some).
+        parts = catalog.partitions(self.name)
         infos = {info.name: info for info in catalog.index_info(names)}
         info = infos.get(self.name)
         read = tables_read(queries)
@@ -91,24 +106,43 @@ class IndexUsed:
                 tables_read=read,
                 existing=tuple(catalog.indexes_on(read)) if read else (),
             )
-        index_tables = {i.table for i in infos.values()}
+        index_tables = {i.table for i in infos.values()} | parts
         relevant = [q for q in queries if q.plan is None or q.plan.tables & index_tables]
         kept: tuple[tuple[str, str], ...] = ()
         if any(Mode(q.mode).asks_can_serve for q in relevant):
-            kept = _without_competitors(relevant, names, index_tables, catalog)
+            kept = _without_competitors(relevant, names, index_tables, parts, catalog)
         facts = {"total": total, "index": info, "kept": kept, "tables_read": read}
         if self.block and not relevant:
             everything = tuple(Offense(q) for q in queries)
             return Verdict(self, False, Kind.NO_QUERY_ON_TABLE, offenses=everything, **facts)
-        proof, partly = self._served(relevant, names, info, catalog.dialect)
+        wanted = resolve_keys(self.keys, info, catalog)
+        dialect = catalog.dialect
+        proof, partly = self._served(relevant, names, info, dialect, wanted)
+        notes: dict[int, tuple[str, str]] = {}
+        if partly:
+            notes, replanned = self._join_retry(relevant, partly, names, info, catalog, wanted)
+            if replanned:
+                proof, partly = self._served(relevant, names, info, dialect, wanted)
+            partly = {
+                key: [_noted(found, notes) for found in services]
+                for key, services in partly.items()
+            }
+        strays = {}
+        if parts:
+            attached = {i.table for i in infos.values()}
+            for query in relevant:
+                found = _strays(query.plan, names, parts, attached, self.name, dialect)
+                if found:
+                    strays[id(query)] = found
+            proof = tuple(o for o in proof if id(o.query) not in strays)
         served = {id(offense.query) for offense in proof}
         offenders = [q for q in relevant if id(q) not in served]
         if proof and not (self.every and offenders):
             return Verdict(self, True, Kind.INDEX_USED, proof=proof, **facts)
         if not self.every:
             offenders = relevant
-        if partly:
-            offenses = tuple(_partly(q, partly) for q in offenders or queries)
+        if partly or any(id(q) in strays and q.plan.index_names & names for q in offenders):
+            offenses = tuple(_partly(q, partly, strays) for q in offenders or queries)
             services = tuple(s for q in offenders for s in partly.get(id(q), ()))
             types = catalog.column_types(info.table)
             return Verdict(
@@ -118,10 +152,11 @@ class IndexUsed:
                 offenses=offenses,
                 services=services,
                 column_types=types,
+                strays=tuple(m for q in offenders for m in strays.get(id(q), ())),
                 **facts,
             )
-        dialect = catalog.dialect
-        offenses = tuple(_offense(q, info, self.name, dialect) for q in offenders or queries)
+        tables = {info.table} | parts
+        offenses = tuple(_offense(q, tables, self.name, dialect) for q in offenders or queries)
         # An index for the first filtered sequential read of the table, if one would serve.
         reads = [o for o in offenses if any(m.reason == Reason.SEQ_SCAN for m in o.marks)]
         suggestions = dialect.suggest(reads, catalog)[:1]
@@ -142,42 +177,193 @@ class IndexUsed:
         names: frozenset[str],
         info: IndexInfo,
         dialect: Dialect,
+        wanted: tuple[str, ...] = (),
     ) -> tuple[tuple[Offense, ...], dict[int, list[Service]]]:
         """The queries the index serves (its scans marked), and per other query that
-        scans it the scans that did not serve (non-strict: every scan serves)."""
+        scans it the scans that did not serve. Every scan of the index in a query must
+        serve it (a UNION's other branch, an InitPlan, a self-join's other side): one that
+        serves does not excuse another that reads the index badly. Non-strict: any scan
+        serves, but what ``ordered``/``keys`` asked still holds."""
         proof, partly = [], {}
+        quick = not self.ordered and not wanted
         for query in queries:
             if query.plan is None or not query.plan.index_names & names:
                 continue
-            nodes = dialect.index_scans(query.plan, names)
-            plain = [n for n in nodes if not self.strict or dialect.plainly_served(n, info)]
-            if plain:  # the common, passing case: no condition text to read
-                marks = tuple(Mark(n, Reason.USED, n.index_name) for n in plain)
+            good, bad = [], []
+            for node in dialect.index_scans(query.plan, names):
+                if quick and (not self.strict or dialect.plainly_served(node, info)):
+                    good.append(node)  # the common, passing case: no condition text to read
+                    continue
+                found = self._service(node, info, dialect, query, wanted)
+                ok = found.serves if self.strict else found.asked
+                if ok and self.strict:
+                    # A btree searched without its leading key reads the whole index
+                    # (PostgreSQL 18's skip scan jumps between leading values: the same).
+                    ok = not (found.skips_leading_key and info.method == "btree")
+                if ok:
+                    good.append(node)
+                else:
+                    bad.append(found)
+            if bad:
+                partly[id(query)] = bad
+            elif good:
+                marks = tuple(Mark(n, Reason.USED, n.index_name) for n in good)
                 proof.append(Offense(query, marks))
-                continue
-            scans = [dialect.serve(node, info) for node in nodes]
-            good = [s for s in scans if not self.strict or _serves(s, info)]
-            if good:
-                marks = tuple(Mark(s.node, Reason.USED, s.index_name) for s in good)
-                proof.append(Offense(query, marks))
-            else:
-                partly[id(query)] = scans
         return tuple(proof), partly
 
+    def _join_retry(
+        self,
+        queries: Sequence[ExplainedQuery],
+        partly: dict[int, list[Service]],
+        names: frozenset[str],
+        info: IndexInfo,
+        catalog: Catalog,
+        wanted: tuple[str, ...],
+    ) -> tuple[dict[int, tuple[str, str]], bool]:
+        """Forced mode, a scan of the index without its leading key, and that key compared
+        in a join elsewhere in the plan (``customer_id = upstream_customer.id``): the index
+        could be searched by a parameterised scan that a small table's statistics made look
+        dear. Ask again with the dialect's settings for it; a plan the index then serves
+        replaces the first. Returns, per offending scan, where the key sat and what was
+        tried, and whether any plan was replaced."""
+        dialect = catalog.dialect
+        statements, said = dialect.join_settings()
+        notes: dict[int, tuple[str, str]] = {}
+        replanned = False
+        for query in queries:
+            bad = partly.get(id(query), ())
+            if not bad or not Mode(query.mode).asks_can_serve:
+                continue
+            where = {
+                id(found.node): key
+                for found in bad
+                if found.skips_leading_key or found.full_walk
+                if (key := dialect.join_key(found.node, info)) is not None
+            }
+            if not where:
+                continue
+            try:
+                plan = catalog.replan(query, settings=statements)
+            except Exception:  # noqa: BLE001 - the adapter's refusal: the first answer stands
+                notes.update({node: (key, "") for node, key in where.items()})
+                continue
+            trial = replace_plan(query, plan)
+            if self._served([trial], names, info, dialect, wanted)[0]:
+                query.plan = plan
+                replanned = True
+            else:
+                notes.update({node: (key, said) for node, key in where.items()})
+        return notes, replanned
 
-def _serves(found: Service, info: IndexInfo) -> bool:
-    # A btree searched without its leading key reads the whole index (PostgreSQL 18's
-    # skip scan jumps between leading values, but the regression is the same).
-    return found.serves and not (found.skips_leading_key and info.method == "btree")
+    def _service(
+        self,
+        node: PlanNode,
+        info: IndexInfo,
+        dialect: Dialect,
+        query: ExplainedQuery,
+        wanted: tuple[str, ...],
+    ) -> Service:
+        """The dialect's reading of one scan, with what this check asked filled in."""
+        found = dialect.serve(node, info)
+        facts: dict[str, Any] = {"place": dialect.scan_place(node)}
+        ordered_sql: bool | None = None
+        if found.ordered_limit:
+            # An index walked whole pays under a LIMIT only when it delivers the
+            # statement's ORDER BY; without one (``.exists()``) any index would do, and
+            # the plan cannot tell the two apart.
+            ordered_sql = dialect.has_order_by(query.sql)
+            facts["ordered_limit"] = ordered_sql
+            facts["unordered_limit"] = not ordered_sql
+        if self.ordered:
+            facts["sorts"] = dialect.sorts_above(node)
+            if ordered_sql is None:
+                ordered_sql = dialect.has_order_by(query.sql)
+            facts["unordered"] = not ordered_sql
+        if wanted:
+            facts["keys_unsearched"] = tuple(k for k in wanted if k not in found.keys_in_cond)
+        return replace(found, **facts)
 
 
-def _partly(query: ExplainedQuery, partly: dict[int, list[Service]]) -> Offense:
-    marks = []
+def replace_plan(query: ExplainedQuery, plan: Plan) -> ExplainedQuery:
+    """The same statement with another plan, for judging it without changing the query."""
+    return ExplainedQuery(query.sql, query.params, query.using, plan, mode=query.mode)
+
+
+def _noted(found: Service, notes: dict[int, tuple[str, str]]) -> Service:
+    note = notes.get(id(found.node))
+    if note is None:
+        return found
+    return replace(found, join_condition=note[0], retried_with=note[1])
+
+
+def resolve_keys(
+    keys: tuple[str, ...] | str | None, info: IndexInfo, catalog: Catalog
+) -> tuple[str, ...]:
+    """``keys=`` as the index's key columns: ``"all"`` is every key; a name is a key column
+    (``customer_id``) or the model field's name for it (``customer``). Anything else is a
+    usage error naming the index's keys, so a typo cannot make a check that never fails."""
+    if keys is None:
+        return ()
+    if keys == "all":
+        return info.columns
+    bare = {column.strip('"'): column for column in info.columns}
+    fields = {field: column for column, field in catalog.field_names(info.table).items()}
+    resolved = []
+    for name in keys:
+        column = bare.get(name.strip('"')) or bare.get(fields.get(name, ""))
+        if column is None:
+            raise QueryPlanUsageError(
+                f"keys=: {name!r} is not a key of index {info.name} (its keys: "
+                f"{', '.join(info.columns)}; a model field's name is accepted too)."
+            )
+        resolved.append(column)
+    return tuple(dict.fromkeys(resolved))
+
+
+def _strays(
+    plan: Plan | None,
+    names: frozenset[str],
+    parts: frozenset[str],
+    attached: set[str],
+    wanted: str,
+    dialect: Dialect,
+) -> list[Mark]:
+    """The reads of the index's partitions that no index attached to it made: a sequential read,
+    or another index (``Mark.detail``: "none-attached" when the index has nothing attached
+    on that partition, as one created ON ONLY may not; else "other")."""
+    found: list[Mark] = []
+    for node in plan.nodes() if plan is not None else ():
+        table = node.relation_name
+        if table not in parts or node.node_type == "ModifyTable":
+            continue
+        detail = "other" if table in attached else "none-attached"
+        if dialect.is_table_scan(node):
+            found.append(Mark(node, Reason.SEQ_SCAN, wanted, detail))
+            continue
+        used = {node.index_name} if node.index_name else set()
+        used |= {child.index_name for child in node.children if child.index_name}
+        if used and not used & names:
+            found.append(Mark(node, Reason.OTHER_INDEX, ", ".join(sorted(used)), detail))
+    return found
+
+
+def _partly(
+    query: ExplainedQuery,
+    partly: dict[int, list[Service]],
+    strays: dict[int, list[Mark]] | None = None,
+) -> Offense:
+    marks = list((strays or {}).get(id(query), ()))
     for found in partly.get(id(query), ()):
-        reason = Reason.FULL_WALK if found.full_walk else Reason.PARTLY_USED
+        if found.narrowed and not found.skips_leading_key:
+            reason = Reason.NOT_ASKED
+        elif found.full_walk:
+            reason = Reason.FULL_WALK
+        else:
+            reason = Reason.PARTLY_USED
         marks.append(Mark(found.node, reason, found.index_name))
         if found.heap is not None and found.keys_in_filter:
             marks.append(Mark(found.heap, Reason.FILTER_LEFT, ", ".join(found.keys_in_filter)))
+        marks += [Mark(sort, Reason.RESORTED, found.index_name) for sort in found.sorts]
     return Offense(query, tuple(marks))
 
 
@@ -193,13 +379,14 @@ def _users(queries: Iterable[ExplainedQuery], names: Iterable[str]) -> tuple[Off
     return tuple(found)
 
 
-def _offense(query: ExplainedQuery, info: IndexInfo, wanted: str, dialect: Dialect) -> Offense:
-    """Mark every node that reads the index's table without the wanted index."""
+def _offense(query: ExplainedQuery, tables: set[str], wanted: str, dialect: Dialect) -> Offense:
+    """Mark every node that reads the index's table (or its partitions) without the
+    wanted index."""
     if query.plan is None:
         return Offense(query)
     marks = []
     for node in query.plan.nodes():
-        if node.relation_name != info.table or node.node_type == "ModifyTable":
+        if node.relation_name not in tables or node.node_type == "ModifyTable":
             continue
         if dialect.is_table_scan(node):
             marks.append(Mark(node, Reason.SEQ_SCAN, wanted))
@@ -218,6 +405,7 @@ def _without_competitors(
     queries: Sequence[ExplainedQuery],
     names: frozenset[str],
     tables: set[str],
+    parts: frozenset[str],
     catalog: Catalog,
 ) -> tuple[tuple[str, str], ...]:
     """Forced (and generic) mode asks whether the index *can* serve the query. When the
@@ -226,20 +414,33 @@ def _without_competitors(
     the query: ask again with those competitors out of sight. A query whose plan then
     scans the named index gets that plan. Indexes backing a constraint cannot be set aside;
     one whose lock is not granted in time stays too, and the verdict says so (``kept``).
+    On a partitioned table a partition's index cannot be dropped alone: the competitor is
+    the partitioned index it is attached to (the top of its tree), which is set aside
+    instead, with every partition's index attached to it.
     """
+
+    def unserved(plan: Plan) -> bool:
+        # A partition read without an attached index counts even when another used one.
+        strays = _strays(plan, names, parts, set(), "", catalog.dialect) if parts else []
+        return not plan.index_names & names or bool(strays)
+
     pending = [
         q
         for q in queries
-        if q.plan is not None and Mode(q.mode).asks_can_serve and not q.plan.index_names & names
+        if q.plan is not None and Mode(q.mode).asks_can_serve and unserved(q.plan)
     ]
     used = {name for q in pending for name in q.plan.index_names} - names
     if not used:
         return ()
+    roots = catalog.partition_roots(used) if parts else {}
     # One catalog look-up for every competitor of every query.
-    hideable = {i.name for i in catalog.index_info(used) if i.table in tables and not i.constraint}
+    candidates = {roots.get(name, name) for name in used} - names
+    hideable = {
+        i.name for i in catalog.index_info(candidates) if i.table in tables and not i.constraint
+    }
     kept: dict[str, str] = {}
     for query in pending:
-        hide = sorted(hideable & query.plan.index_names)
+        hide = sorted(hideable & {roots.get(n, n) for n in query.plan.index_names})
         if not hide:
             continue
         try:
@@ -248,6 +449,6 @@ def _without_competitors(
             reason = str(exc).splitlines()[0].split(" could not EXPLAIN the query: ", 1)[-1]
             kept.update(dict.fromkeys(hide, reason))
             continue
-        if plan.index_names & names:
+        if plan.index_names & names and not (parts and unserved(plan)):
             query.plan = plan
     return tuple(sorted(kept.items()))

@@ -47,8 +47,40 @@ class Service:
     # An Index Cond without the first key: a btree then reads the whole index (PostgreSQL
     # 18's skip scan can jump between leading values). The rule still counts it as served.
     skips_leading_key: bool = False
+    #: The index's access method as the catalog names it ("btree", "gin", ...): which
+    #: operators it can search at all.
+    method: str = "btree"
+    # Asked by the check, filled in by it (``IndexUsed``), not by the dialect's reading:
+    #: ordered=: the sort nodes above the scan that re-order its rows, so the index did
+    #: not deliver the query's ORDER BY (nearest first).
+    sorts: tuple[PlanNode, ...] = ()
+    #: ordered=: the statement has no ORDER BY, so there is no order to deliver.
+    unordered: bool = False
+    #: A whole walk under a LIMIT whose statement has no ORDER BY (``.exists()``): no
+    #: order asked for, so the walk delivered nothing (``ordered_limit`` is then False).
+    unordered_limit: bool = False
+    #: keys=: the keys asked for that the scan's Index Cond did not search.
+    keys_unsearched: tuple[str, ...] = ()
+    #: The leading key compared only in a join: where ("<node>: <condition>").
+    join_condition: str | None = None
+    #: The settings the query was asked again with for that join, when that did not help
+    #: ("" when the database refused to ask again).
+    retried_with: str | None = None
+    #: Where the scan sits when its plan has others of the index (a UNION branch, an
+    #: InitPlan), as the dialect words it; None for the plan's own scan.
+    place: str | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        """The index narrowed the read, and no key column's condition was left to a Filter."""
+        searched = not self.full_walk or self.ordered_limit or self.partial
+        return searched and not self.keys_in_filter
+
+    @property
+    def asked(self) -> bool:
+        """What the check asked beyond serving holds: the order delivered, the keys searched."""
+        return not self.sorts and not self.unordered and not self.keys_unsearched
 
     @property
     def serves(self) -> bool:
-        narrowed = not self.full_walk or self.ordered_limit or self.partial
-        return narrowed and not self.keys_in_filter
+        return self.narrowed and self.asked

@@ -51,6 +51,13 @@ class Reason(StrEnum):
     FULL_WALK = "full-walk"
     #: The heap node above a bitmap scan whose Filter holds key columns (``Mark.index``).
     FILTER_LEFT = "filter-left"
+    #: The index searched, but not as the check asked (``ordered=``, ``keys=``).
+    NOT_ASKED = "not-as-asked"
+    #: A sort above a scan of the index (``Mark.index``) re-orders the rows it delivered.
+    RESORTED = "resorted"
+    #: A btree (``Mark.index``) searched without its leading key (``Mark.detail``): the
+    #: whole index is read (or skipped through), a full read with its condition inside.
+    SKIPPED_LEADING_KEY = "skipped-leading-key"
     #: The node that proved a passing check.
     USED = "used"
     #: An index walked whole with a Filter while an existing index (``Mark.index``) serves
@@ -81,6 +88,7 @@ class Mark:
     node: PlanNode
     reason: Reason
     index: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,9 @@ class Verdict:
     existing: tuple[IndexInfo, ...] = ()
     #: Per offending scan of the index: how it served the query (strict checks).
     services: tuple[Service, ...] = ()
+    #: A partitioned index: the partition reads no index attached to it made (a sequential read,
+    #: another index; ``Mark.detail`` "none-attached" where it has none on that partition).
+    strays: tuple[Mark, ...] = ()
     #: Index suggestions (or why none is made) for the filtered reads found.
     suggestions: tuple[Suggestion, ...] = ()
     #: Competing indexes that could not be set aside in forced mode: (name, why).

@@ -53,6 +53,15 @@ def mark_text(mark: Mark) -> str:
         return f"<-- {mark.index} scanned, but a key column's condition left to the Filter"
     if reason == "filter-left":
         return f"<-- Filter checks {mark.index} row by row"
+    if reason == "not-as-asked":
+        return f"<-- {mark.index} scanned, but not as the check asked"
+    if reason == "resorted":
+        return f"<-- re-sorts the rows {mark.index} delivered"
+    if reason == "skipped-leading-key":
+        return (
+            f"<-- {mark.index} searched without its leading key {mark.detail}: the whole index"
+            " is read (or skipped through)"
+        )
     if reason == "full-walk":
         return f"<-- {mark.index} read whole: no Index Cond"
     if reason == "filtered-index-walk":

@@ -159,27 +159,48 @@ def no_query_on_table(verdict: Verdict) -> list[str]:
 
 
 def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
-    """The index was scanned but did not serve: key columns left to a Filter, a whole walk."""
+    """The index was scanned but did not serve: key columns left to a Filter, a whole walk,
+    or not as the check asked (its order re-sorted, a key in ``keys=`` not searched)."""
     info, check = verdict.index, verdict.check
     assert info is not None
+    dialect = dialect_of(verdict)
     who = "the query"
     if check.block:
         who = "every query on its table" if check.every else f"a query in {check.ran}"
+    if verdict.strays and not verdict.services:
+        head = (
+            f'Expected {who} to be served by index "{info.name}" on every partition it '
+            "reads, but a partition was read without it."
+        )
+    elif all(found.narrowed and not found.skips_leading_key for found in verdict.services):
+        asked = [
+            *(["deliver its ORDER BY (ordered=True)"] if getattr(check, "ordered", False) else []),
+            *(["search its keys (keys=...)"] if getattr(check, "keys", None) else []),
+        ]
+        head = (
+            f'Expected index "{info.name}" to serve {who} and {" and ".join(asked)}, but '
+            "the planner's scan of it did not."
+        )
+    else:
+        head = (
+            f'Expected {who} to be served by index "{info.name}", but the planner only '
+            "scanned it: rows the index should have narrowed were read and checked one by one."
+        )
     lines = [
-        f'Expected {who} to be served by index "{info.name}", but the planner only '
-        "scanned it: rows the index should have narrowed were read and checked one by one.",
+        head,
         mode_line(verdict),
         "",
         f"{info.name} is {info.definition.split(' USING ', 1)[-1]}.",
     ]
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for found in verdict.services:
-        key = (found.index_cond or "", found.filter or "", found.node.node_type)
+        key = (found.index_cond or "", found.filter or "", found.node.node_type, found.place or "")
         if key in seen:
             continue
         seen.add(key)
+        where = f" ({found.place})" if found.place else ""
         lines.append(
-            f"{found.node.node_type} on {found.index_name}: the Index Cond searched "
+            f"{found.node.node_type} on {found.index_name}{where}: the Index Cond searched "
             f"{keys_text(found.keys_in_cond)}; left to the Filter: "
             f"{keys_text(found.keys_in_filter)}."
         )
@@ -187,7 +208,13 @@ def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
             lines.append(f"    Index Cond: {collapse(found.index_cond)}")
         if found.filter:
             lines.append(f"    Filter: {collapse(found.filter)}")
-        if found.full_walk:
+        if found.unordered_limit:
+            lines.append(
+                "    No Index Cond: the whole index was read under a LIMIT, but the statement "
+                "has no ORDER BY (as .exists() or an unordered [:1] sends): any row would do, "
+                "so the walk delivered no order the query asked for."
+            )
+        elif found.full_walk and not found.ordered_limit and not found.partial:
             lines.append(
                 "    No Index Cond: the whole index was read, and no ORDER BY under a LIMIT "
                 "made that worthwhile."
@@ -197,7 +224,44 @@ def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
                 f"    The Index Cond does not use the leading key {found.keys[0]}: a btree is "
                 "then read whole (or skipped through), not searched."
             )
-        hints = dialect_of(verdict).service_hints(found, verdict.column_types)
+        if found.join_condition:
+            lines.append(
+                f"    {found.keys[0]} is compared only in a join, in {found.join_condition}:"
+                f" a parameterised scan of {found.index_name} could search it, but the planner"
+                " drove from the index without it."
+            )
+            if found.retried_with:
+                lines.append(
+                    f"    Asked again with {found.retried_with} (random reads priced as on a"
+                    " cached database), it still did not: filter on "
+                    f"{found.keys[0]} itself, or load realistic volume (natural mode with"
+                    " queryplan_analyze)."
+                )
+        if found.keys_unsearched:
+            lines.append(
+                f"    keys=: the Index Cond narrowed by {keys_text(found.keys_in_cond)}; not "
+                f"searched: {keys_text(found.keys_unsearched)} (used, if at all, only outside "
+                "the scan: a Filter, an aggregate's FILTER, the select list)."
+            )
+        lines += [f"    {line}" for line in dialect.order_lines(found, info)]
+        hints = dialect.service_hints(found, verdict.column_types)
         lines += [f"Hint: {hint}" for hint in hints]
-    lines.append("(strict check: pass strict=False to accept any scan of the index, as before.)")
+    for mark in verdict.strays:
+        node = mark.node
+        alias = f" (alias {node.alias})" if node.alias and node.alias != node.relation_name else ""
+        how = "sequentially" if mark.reason == "seq-scan" else f"with {mark.index}"
+        lines.append(
+            f"Partition {node.relation_name}{alias} was read {how}, not with an index "
+            f"attached to {info.name}: every partition the query reads must use it."
+        )
+        if mark.detail == "none-attached":
+            lines.append(
+                f"    {info.name} has no index attached on {node.relation_name} (an index "
+                "created ON ONLY the parent, not attached everywhere): create one there and "
+                f"ALTER INDEX {info.name} ATTACH PARTITION it."
+            )
+    if check.strict:
+        lines.append(
+            "(strict check: pass strict=False to accept any scan of the index, as before.)"
+        )
     return lines + queries_text(verdict.offenses, verbose)

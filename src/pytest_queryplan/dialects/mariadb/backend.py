@@ -119,6 +119,7 @@ class MariaDBBackend:
         analyze_tables: Iterable[str] = (),
         hide: Sequence[str] = (),
         create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Any:
         if analyze or list(analyze_tables):
             raise QueryPlanUsageError(
@@ -199,6 +200,13 @@ class MariaDBBackend:
 
     def attached_indexes(self, name: str) -> frozenset[str]:
         return frozenset({name})
+
+    def partition_layout(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
+        """No partitioned indexes here: the index alone, and no partitions."""
+        return frozenset({name}), frozenset()
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        return {}
 
     def column_types(self, table: str) -> dict[str, str]:
         return {name: str(kind) for name, kind in self.read(_COLUMN_TYPES, [table])}

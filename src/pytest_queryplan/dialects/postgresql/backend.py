@@ -65,13 +65,34 @@ WHERE t.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
 _PREPARED = "SELECT 1 FROM pg_prepared_statements WHERE name = %s"
-_ATTACHED = """
-WITH RECURSIVE tree(oid) AS (
-    SELECT oid FROM pg_class WHERE relname = %s AND relkind IN ('i', 'I')
-    UNION
-    SELECT inh.inhrelid FROM pg_inherits inh JOIN tree ON inh.inhparent = tree.oid
+_IN_PATH = (
+    "relnamespace = ANY(SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(true)))"
 )
-SELECT c.relname FROM tree JOIN pg_class c ON c.oid = tree.oid
+# The named index, every partition index attached to it (at any depth), and the leaf
+# partitions of its table (none for a plain table), in one round trip.
+_LAYOUT = f"""
+WITH RECURSIVE top(oid, tbl) AS (
+    SELECT i.oid, x.indrelid FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid
+    WHERE i.relname = %s AND i.relkind IN ('i', 'I') AND i.{_IN_PATH}
+), attached(oid) AS (
+    SELECT oid FROM top
+    UNION
+    SELECT inh.inhrelid FROM pg_inherits inh JOIN attached ON inh.inhparent = attached.oid
+), parts(oid) AS (
+    SELECT tbl FROM top
+    UNION
+    SELECT inh.inhrelid FROM pg_inherits inh JOIN parts ON inh.inhparent = parts.oid
+)
+SELECT 'index', c.relname FROM attached JOIN pg_class c ON c.oid = attached.oid
+UNION ALL
+SELECT 'partition', c.relname FROM parts JOIN pg_class c ON c.oid = parts.oid
+WHERE c.relispartition AND c.relkind NOT IN ('p', 'I')
+"""
+# The top of each named relation's partition tree (a table's or an index's), for those
+# that are partitions.
+_ROOTS = f"""
+SELECT c.relname, r.relname FROM pg_class c JOIN pg_class r ON r.oid = pg_partition_root(c.oid)
+WHERE c.relname = ANY(%s) AND c.relispartition AND c.{_IN_PATH}
 """
 
 
@@ -132,10 +153,11 @@ class PostgreSQLBackend:
         analyze_tables: Iterable[str] = (),
         hide: Sequence[str] = (),
         create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Any:
         quote = self.connection.ops.quote_name
         generic = mode == Mode.GENERIC
-        statements = POSTGRESQL.planner_settings(mode)
+        statements = POSTGRESQL.planner_settings(mode) + list(settings)
         if hide or create:
             # DROP INDEX and CREATE INDEX wait for locks other sessions hold on the table
             # (an idle transaction that read it is enough): never longer than this.
@@ -256,5 +278,12 @@ class PostgreSQLBackend:
         return dict(self.runner().read(_COLUMN_TYPES, [table]))
 
     def attached_indexes(self, name: str) -> frozenset[str]:
-        rows = self.runner().read(_ATTACHED, [name])
-        return frozenset(row[0] for row in rows) | {name}
+        return self.partition_layout(name)[0]
+
+    def partition_layout(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
+        rows = self.runner().read(_LAYOUT, [name])
+        indexes = frozenset(relname for kind, relname in rows if kind == "index") | {name}
+        return indexes, frozenset(relname for kind, relname in rows if kind == "partition")
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        return dict(self.runner().read(_ROOTS, [sorted(set(names))]))

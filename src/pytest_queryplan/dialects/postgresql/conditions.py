@@ -207,6 +207,7 @@ def service(
     *,
     partial: bool = False,
     column_types: Mapping[str, str] | None = None,
+    method: str = "btree",
 ) -> Service:
     """Judge one scan of an index; ``keys`` are its key columns or expressions, as the
     catalog gives them (``pg_get_indexdef(oid, k, true)``); ``column_types`` (column to
@@ -219,15 +220,23 @@ def service(
     in_cond = tuple(k for k in keys if any(c.references(k, alias) for c in cond_parts))
     causes: list[Cause] = []
     filtered: set[str] = set()
-    for text, key in ((text, key) for text in conjuncts(filter_text) for key in keys):
-        column = _column(key)
-        own = (column_types or {}).get(column) if column else None
-        found = _Condition(text).classify(key, alias, own)
-        # A LIKE on a key in the Index Cond: the planner searched the pattern's fixed
-        # prefix as a range there, and rechecks the pattern here. Not left to the Filter.
-        if found is not None and (found[0] != "pattern" or key not in in_cond):
-            causes.append(Cause(column or key, found[0], text, found[1]))
-            filtered.add(key)
+    for text in conjuncts(filter_text):
+        condition, on_keys = _Condition(text), []
+        for key in keys:
+            column = _column(key)
+            own = (column_types or {}).get(column) if column else None
+            found = condition.classify(key, alias, own)
+            if found is not None:
+                on_keys.append((key, column, found))
+        # A condition on keys the Index Cond already searched narrows rows the index
+        # found (a week day within a searched range, ``<>`` on a searched column, a
+        # LIKE's recheck after its prefix range, a GIN key's other operator): nothing was
+        # left to the Filter that the index should have searched. Only an unsearched key
+        # in it is.
+        for key, column, (kind, detail) in on_keys:
+            if key not in in_cond:
+                causes.append(Cause(column or key, kind, text, detail))
+                filtered.add(key)
     full_walk = node.index_cond is None
     walks = node.node_type in ("Index Scan", "Index Only Scan")
     return Service(
@@ -244,7 +253,22 @@ def service(
         partial=partial,
         causes=tuple(causes),
         skips_leading_key=bool(keys) and bool(in_cond) and keys[0] not in in_cond,
+        method=method,
     )
+
+
+def skips_leading_key(node: PlanNode, info: IndexInfo) -> bool:
+    """A btree scan whose Index Cond does not search the index's first key: the whole index
+    is read (PostgreSQL 18's skip scan jumps between leading values; plain EXPLAIN prints
+    the same plan on 15 and 18). The fast answer first: the leading column named."""
+    if info.method != "btree" or not node.index_cond or not info.columns:
+        return False
+    pattern = _named(info.columns[0])
+    if pattern is not None and pattern.search(node.index_cond):
+        return False
+    return service(
+        node, info.columns, partial=info.is_partial, method=info.method
+    ).skips_leading_key
 
 
 def index_scans(plan: Plan, names: Collection[str]) -> list[PlanNode]:
@@ -276,3 +300,62 @@ def _named(column: str) -> re.Pattern[str] | None:
     if not _PLAIN_NAME.fullmatch(column):
         return None
     return re.compile(rf'(?<![\w."])"?{re.escape(column)}"?(?![\w"])')
+
+
+_RETURNS = re.compile(r" \(returns [^)]*\)$")
+
+
+def scan_place(node: PlanNode) -> str | None:
+    """Where a scan sits, for a failure that must name one scan among several of the same
+    index: the nearest InitPlan, SubPlan or CTE ("InitPlan 1", the same on 15 and 18), the
+    branch of an Append (a UNION's, or a partition's), and the alias it reads the table as.
+    None for a scan of the statement's own main query under its table's own name."""
+    start = heap_of(node) or node
+    parts: list[str] = []
+    child, parent = start, start.parent
+    while parent is not None:
+        name = child.subplan_name
+        if name and not any(part.startswith(("InitPlan", "SubPlan", "CTE")) for part in parts):
+            parts.append(_RETURNS.sub("", name))
+        if child.parent_relationship == "Member" and not any("branch" in p for p in parts):
+            number = next(i for i, c in enumerate(parent.children, 1) if c is child)
+            parts.insert(0, f"branch {number} of {parent.node_type}")
+        child, parent = parent, parent.parent
+    alias = start.alias
+    if alias and (parts or alias != start.relation_name):
+        parts.append(f"alias {alias}")
+    return ", ".join(parts) or None
+
+
+# Where a join compares a relation's column with another's.
+_JOIN_CONDITIONS = ("Index Cond", "Join Filter", "Hash Cond", "Merge Cond", "Recheck Cond")
+
+
+def join_key(node: PlanNode, info: IndexInfo) -> str | None:
+    """Where the index's leading key is compared with another relation's column when the
+    scan itself does not search it: ``"<node>: <condition>"`` from another node of the plan
+    (a pk lookup's ``(id = upstream_userprofile.customer_id)``, a Hash Cond), or None.
+    The key is then reachable through a parameterised scan the planner did not choose."""
+    column = _column(info.columns[0]) if info.method == "btree" and info.columns else None
+    start = heap_of(node) or node
+    alias = start.alias or start.relation_name
+    if column is None or not alias:
+        return None
+    pattern = re.compile(
+        rf'(?<![\w."]){re.escape(alias)}\."?{re.escape(column)}"?(?![\w"])'
+        rf'|(?<![\w."])"{re.escape(alias)}"\."?{re.escape(column)}"?(?![\w"])'
+    )
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    stack = [root]
+    while stack:
+        other = stack.pop()
+        stack.extend(reversed(other.children))
+        if other is node or other is start:
+            continue
+        for key in _JOIN_CONDITIONS:
+            text = other.raw.get(key)
+            if text and pattern.search(text):
+                return f"{other.label}: {key} {text}"
+    return None

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 from pytest_queryplan.core.checks.service import Cause, Service
 from pytest_queryplan.dialects.postgresql.conditions import conjuncts
 from pytest_queryplan.dialects.postgresql.expressions import ParseError, parse, to_sql
+from pytest_queryplan.dialects.postgresql.order import missing_order
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.checks.catalog import IndexInfo
 
-__all__ = ["cause_hints", "predicate_gaps", "service_hints"]
+__all__ = ["cause_hints", "order_lines", "predicate_gaps", "service_hints"]
 
 _NAME_LIMIT = 30  # Django's Index.max_name_length
 # SQL functions Django builds from these expressions; the hint names the Django one.
@@ -46,7 +47,9 @@ def cause_hints(service: Service, column_types: Mapping[str, str] | None = None)
     """One advice line per condition on a key column that was left to the Filter."""
     types = column_types or {}
     return [
-        _cause_hint(cause, _table(service), types.get(cause.column)) for cause in service.causes
+        _never_searched(cause, service.method)
+        or _cause_hint(cause, _table(service), types.get(cause.column))
+        for cause in service.causes
     ]
 
 
@@ -54,6 +57,13 @@ def service_hints(service: Service, column_types: Mapping[str, str] | None = Non
     """Advice lines, one per cause, then one for a full read of the index when neither an
     ORDER BY under a LIMIT nor a partial index's predicate made it worthwhile."""
     lines = cause_hints(service, column_types)
+    searches = service.node.raw.get("Index Searches")  # PostgreSQL 18's EXPLAIN ANALYZE
+    if service.skips_leading_key and isinstance(searches, int) and searches > 1:
+        lines.append(
+            f"PostgreSQL 18 skip-scanned {service.index_name}: {searches} index searches,"
+            f" about one per {service.keys[0]} value, instead of one search of a range. Lead"
+            f" the index with the column the query fixes, or filter on {service.keys[0]} too."
+        )
     if service.full_walk and not service.ordered_limit and not service.partial:
         filtered = " and every row filtered" if service.filter else ""
         lines.append(
@@ -74,6 +84,37 @@ def _index_name(table: str, *parts: str) -> str:
     words = [table.split("_", 1)[-1], *(re.sub(r"\W+", "_", p).strip("_") for p in parts)]
     base = "_".join(words).lower()
     return base[: _NAME_LIMIT - 4].rstrip("_") + "_idx"
+
+
+# What each access method can search on a column, for the operators it never serves.
+_SEARCHES = {
+    "gin": "containment and key existence (@>, <@, ?, ?|, ?&; @@ for text search)",
+    "gist": "overlap, containment and distance (&&, @>, <@, <->)",
+    "brin": "ranges of block values (=, <, >, with the minmax opclass)",
+    "hash": "equality (=) only",
+}
+_JSON_PATH = re.compile(r"\(?(\w+)\s*->>?\s*'([^']*)'(?:::text)?\)?\s*=\s*'([^']*)'")
+
+
+def _never_searched(cause: Cause, method: str) -> str | None:
+    """The hint for a condition the index's access method can never search, whatever the
+    planner's choice (a GIN's jsonb read through ->, a hash index's range), or None."""
+    searches = _SEARCHES.get(method)
+    if searches is None or (method == "hash" and cause.detail == "="):
+        return None
+    column, condition = cause.column, cause.condition
+    fix = "or index the expression with a btree"
+    path = _JSON_PATH.search(condition)
+    if method == "gin" and path is not None:
+        key, value = path.group(2), path.group(3).replace("''", "'")
+        fix = (
+            f"write it as containment, {column} @> '{{\"{key}\": {value}}}' (in Django,"
+            f" {column}__contains={{\"{key}\": {value}}}), {fix} ({column} -> '{key}')"
+        )
+    return (
+        f'{column}: "{condition}" is checked row by row: a {method} index searches'
+        f" {searches}, never this operator on {column}. Use an operator it serves: {fix}."
+    )
 
 
 def _cause_hint(cause: Cause, table: str, column_type: str | None) -> str:
@@ -176,3 +217,41 @@ def predicate_gaps(info: IndexInfo, conditions: Iterable[str]) -> list[str]:
             what = " AND ".join(said)
         gaps.append(f"the predicate says {text}; the query: {what}")
     return gaps
+
+
+def order_lines(service: Service, info: IndexInfo) -> list[str]:
+    """What ``ordered=True`` found: no ORDER BY to deliver, or the sorts above the scan
+    (an Incremental Sort says which leading keys the index did deliver), and the fix."""
+    lines = []
+    if service.unordered:
+        lines.append(
+            "ordered=True, but the statement has no ORDER BY: there is no order for the index"
+            " to deliver (in Django, an .order_by(...) or the model's Meta.ordering)."
+        )
+    for sort in service.sorts:
+        keys = ", ".join(sort.raw.get("Sort Key") or ())
+        presorted = sort.raw.get("Presorted Key") or ()
+        missing = [key.rsplit(".", 1)[-1] for key in missing_order(sort)]
+        if presorted:
+            lines.append(
+                f"{sort.node_type} by {keys} above {service.index_name}: the index delivered"
+                f" {', '.join(presorted)}; the rest ({', '.join(missing)}) is sorted row by row."
+            )
+        else:
+            lines.append(
+                f"{sort.node_type} by {keys} above {service.index_name}: the rows it"
+                " delivered are sorted again, so the index does not deliver the ORDER BY."
+            )
+        if presorted:
+            wanted = [*info.keys, *(key for key in missing if key not in info.keys)]
+            lines.append(
+                f"Hint: an index ending with what it lacks, ({', '.join(wanted)}), delivers"
+                " the whole ORDER BY; or drop the rest from the ORDER BY (a tie-breaker such"
+                ' as "pk" costs a sort).'
+            )
+        else:
+            lines.append(
+                f"Hint: an index delivers an ORDER BY when its keys run in the ORDER BY's"
+                f" order and directions ({keys}), after the columns the query fixes with ="
+            )
+    return lines

@@ -54,6 +54,7 @@ class SQLiteBackend:
         analyze_tables: Iterable[str] = (),
         hide: Sequence[str] = (),
         create: Sequence[str] = (),
+        settings: Sequence[str] = (),
     ) -> Any:
         if analyze:
             raise QueryPlanUsageError(
@@ -147,6 +148,13 @@ class SQLiteBackend:
 
     def attached_indexes(self, name: str) -> frozenset[str]:
         return frozenset({name})
+
+    def partition_layout(self, name: str) -> tuple[frozenset[str], frozenset[str]]:
+        """No partitioned indexes here: the index alone, and no partitions."""
+        return frozenset({name}), frozenset()
+
+    def partition_roots(self, names: Iterable[str]) -> dict[str, str]:
+        return {}
 
     def column_types(self, table: str) -> dict[str, str]:
         return {
