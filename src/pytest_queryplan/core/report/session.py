@@ -22,9 +22,12 @@ from pytest_queryplan.core.report.groups import (
 from pytest_queryplan.core.report.hygiene import redundant, unused
 from pytest_queryplan.core.report.record import TestRecord
 
-#: Format 2: findings grouped by shape with call sites; unexplained queries and failed
-#: checks listed; the guard's scope, queries left out, the baseline.
-FORMAT = 2
+#: Format 3: format 2 (findings grouped by shape with call sites; unexplained queries and
+#: failed checks listed; the guard's scope, queries left out, the baseline) plus what the
+#: HTML page draws: the databases, each failed check's and finding group's ``detail`` (text,
+#: SQL, call sites, marked plan) and the changed snapshots' shapes. Format 2 is still read.
+FORMAT = 3
+READS = (2, 3)
 _COUNTS = ("run", "passed", "failed", "warned")
 _PLANS = ("queries_seen", "explains_run", "unexplained", "left_out")
 _SNAPSHOT_LISTS = ("changed", "missing", "written", "stale")
@@ -53,6 +56,10 @@ class SessionReport:
     tables: set[str] = field(default_factory=set)
     used: set[str] = field(default_factory=set)
     indexes: dict[str, IndexInfo] = field(default_factory=dict)
+    #: The databases the run explained on ("PostgreSQL 18.1").
+    databases: set[str] = field(default_factory=set)
+    #: Changed snapshots whose shapes were kept: test id -> {before, after} lines.
+    shapes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def add(self, test_id: str, record: TestRecord) -> None:
         self.tests += 1
@@ -74,6 +81,9 @@ class SessionReport:
             status = record.snapshot["status"]
             if status in self.snapshot:
                 self.snapshot[status].add(test_id)
+            if "before" in record.snapshot:
+                self.shapes[test_id] = {k: record.snapshot[k] for k in ("before", "after")}
+        self.databases.update(record.databases)
         self.tables |= record.tables
         self.used |= record.used
         for data in record.indexes:
@@ -95,6 +105,7 @@ class SessionReport:
             "guard": self.guard,
             "mode": self.mode,
             "scope": self.scope,
+            "databases": sorted(self.databases),
             "tests": self.tests,
             "checks": dict(self.checks),
             "failed_tests": sorted(self.failed_tests),
@@ -112,6 +123,7 @@ class SessionReport:
             data["snapshots"] = {
                 key: sorted(v) if isinstance(v, set) else v for key, v in self.snapshot.items()
             }
+            data["snapshots"]["shapes"] = {test: self.shapes[test] for test in sorted(self.shapes)}
         if self.index_report:
             data["index_usage"] = {
                 "tables": sorted(self.tables),
@@ -130,7 +142,7 @@ class SessionReport:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SessionReport:
-        if data.get("queryplan_report") != FORMAT:
+        if data.get("queryplan_report") not in READS:
             raise ValueError(f"not a queryplan report (format {FORMAT}): {str(data)[:80]}")
         report = cls(
             guard=data["guard"], mode=data["mode"], scope=data["scope"], tests=data["tests"]
@@ -143,10 +155,14 @@ class SessionReport:
         report.unexplained = expand_unexplained(data["unexplained"])
         report.plans.update(data["plans"])
         report.baseline = data.get("baseline")
+        report.databases = set(data.get("databases", ()))
         if data.get("snapshots") is not None:
             report.snapshots = True
             for key, value in data["snapshots"].items():
-                report.snapshot[key] = set(value) if isinstance(value, list) else value
+                if key == "shapes":
+                    report.shapes = dict(value)
+                else:
+                    report.snapshot[key] = set(value) if isinstance(value, list) else value
         if data.get("index_usage") is not None:
             report.index_report = True
             usage = data["index_usage"]
@@ -194,4 +210,6 @@ def merge(reports: Iterable[SessionReport]) -> SessionReport:
         merged.tables |= report.tables
         merged.used |= report.used
         merged.indexes.update(report.indexes)
+        merged.databases |= report.databases
+        merged.shapes.update(report.shapes)
     return merged
