@@ -157,6 +157,31 @@ def test_the_page_draws_the_regression_and_the_snapshot_change(
     assert re.findall(r"""(?:src|href)=["'](?!#)""", page) == []
 
 
+# Written by every process of the inner run: was anything of the page loaded or registered?
+PROBE = """
+import os
+import sys
+
+
+def pytest_sessionfinish(session):
+    loaded = "pytest_queryplan.core.html" in sys.modules
+    registered = session.config.pluginmanager.has_plugin("queryplan-html")
+    with open(f"html-{os.getpid()}.txt", "w") as out:
+        out.write(f"{loaded} {registered}")
+"""
+
+
+def test_without_the_option_nothing_of_the_page_loads(django_pytester: pytest.Pytester) -> None:
+    django_pytester.makeconftest(PROBE)
+    guarded_run(django_pytester)
+    said = {path.read_text() for path in django_pytester.path.glob("html-*.txt")}
+    assert said == {"False False"}
+    probe = django_pytester.run(
+        sys.executable, "-c", "import sys, pytest_queryplan.plugin; print(sorted(sys.modules))"
+    )
+    assert "pytest_queryplan.core.html" not in probe.stdout.str()
+
+
 def test_details_travel_through_xdist_and_merge(django_pytester: pytest.Pytester) -> None:
     guarded_run(django_pytester, "--queryplan-report=serial.json")
     serial = json.loads((django_pytester.path / "serial.json").read_text())
