@@ -76,6 +76,27 @@ def test_a_plan_is_node_fields_with_its_marks_and_the_named_index() -> None:
     assert detail["index"] == "book_customer_status_idx" and detail["text"] == TEXT
 
 
+def test_the_query_that_failed_a_block_comes_first() -> None:
+    verdict = partly_used()
+    (offense,) = verdict.offenses
+    other = ExplainedQuery("SELECT 1", None, plan=plan_of("pg18", "index_scan"))
+    both = Verdict(verdict.check, False, verdict.kind, offenses=(Offense(other), offense))
+    detail = verdict_detail(both, TEXT, "/repo")
+    assert [q["sql"] for q in detail["queries"]][1] == "SELECT 1"
+    html = page({**SessionReport().to_json(), "failed_checks": [failure_of(detail)]})
+    assert "<dt>run by</dt><dd>app/books.py:12 in open_count</dd>" in html
+
+
+def failure_of(detail: dict) -> dict:
+    return {
+        "test": "t.py::test_x",
+        "kind": "index-partly-used",
+        "message": "Expected",
+        "site": None,
+        "detail": detail,
+    }
+
+
 def test_an_analyzed_plan_shows_actual_rows() -> None:
     node = plan_tree(plan_of("pg18", "index_scan_analyze"))
     assert (node["actual_rows"], node["loops"]) == (1, 1)

@@ -11,6 +11,7 @@ verdict's text, plan included. Pure: stdlib only.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from importlib import resources
 from typing import Any
@@ -84,7 +85,8 @@ class _Page:
         items = []
         for number, failure in enumerate(self.data["failed_checks"]):
             anchor = f"check-{number}"
-            site = failure.get("site")
+            queries = (failure.get("detail") or {}).get("queries") or [{}]
+            site = queries[0].get("site") or failure.get("site")
             items.append(
                 f'<li><a href="#{anchor}">{escape(failure["test"])}</a> '
                 f'<span class="kind">{escape(failure["kind"])}</span> '
@@ -244,8 +246,11 @@ class _Page:
         verdict = _verdict_lines(detail.get("text", ""))
         if verdict:
             facts.append(f"<dt>verdict</dt><dd><pre>{escape(verdict)}</pre></dd>")
-        if failure.get("site"):
-            facts.append(f"<dt>run by</dt><dd>{_site(failure['site'])}</dd>")
+        # The marked query's line (queries come marked first), else the failure's.
+        queries = detail.get("queries") or [{}]
+        site = queries[0].get("site") or failure.get("site")
+        if site:
+            facts.append(f"<dt>run by</dt><dd>{_site(site)}</dd>")
         return (
             f'<section class="detail failed" id="{anchor}"><h3>Failed check: '
             f'{escape(failure["test"])}</h3><dl class="facts">{"".join(facts)}</dl>'
@@ -327,12 +332,15 @@ class _Page:
         )
 
 
+_QUERY_HEADER = re.compile(r"Query \d+ of \d+:")
+
+
 def _verdict_lines(text: str, first: bool = False) -> str:
     """The verdict's own words: the text before its SQL and plan blocks (the page draws
     those), its first line only with ``first`` (a failed check's says what was expected)."""
     kept = []
     for line in text.splitlines()[0 if first else 1 :]:
-        if line.startswith(("SQL:", "Plan:", "Run by:")):
+        if line.startswith(("SQL:", "Plan:", "Run by:")) or _QUERY_HEADER.match(line):
             break
         kept.append(line)
     return "\n".join(kept).strip()

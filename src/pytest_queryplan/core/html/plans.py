@@ -140,6 +140,9 @@ def verdict_detail(
     name = getattr(verdict.check, "name", None)
     named = name if isinstance(name, str) else None
     chosen = list(verdict.offenses if offenses is None else offenses)
+    # The queries with a marked node first: a block's check lists every query it judged,
+    # and the reader comes for the one that failed it.
+    chosen.sort(key=lambda offense: not offense.marks)
     queries = [
         query_detail(o.query, {m.node: mark_text(m) for m in o.marks}, named, rootdir)
         for o in chosen[:MAX_QUERIES]
