@@ -181,3 +181,34 @@ def test_the_page_is_self_contained_escaped_and_linked() -> None:
 def test_a_page_of_a_run_with_nothing_to_say() -> None:
     html = page(SessionReport().to_json())
     assert "PASSED" in html and "Details" not in html
+
+
+def test_the_overview_lists_repeats_unexplained_queries_and_the_index_report() -> None:
+    data = SessionReport(guard="warn", index_report=True).to_json()
+    site = {"path": "app/views.py", "line": 7, "function": "index"}
+    repeat = {
+        "key": "k",
+        "kind": "repeated-query",
+        "table": "shop_book",
+        "sql": "SELECT ? FROM shop_book WHERE id = ?",
+        "filter": "",
+        "level": "warn",
+        "sites": [site],
+        "tests": ["t.py::test_list"],
+        "accepted": [],
+        "runs": 12,
+        "detail": {"text": "Repeated query (N+1): ...", "queries": [{"sql": "SELECT 1"}]},
+    }
+    data["findings"] = [repeat]
+    data["unexplained"] = [
+        {"sql": "SELECT ? FROM tmp", "reason": 'relation "tmp" does not exist', "sites": []}
+        | {"tests": ["t.py::test_tmp"]}
+    ]
+    data["index_report"]["unused"] = [
+        {"name": "book_old_idx", "table": "shop_book", "definition": "btree (old)"}
+    ]
+    html = page(data)
+    assert 'id="repeats"' in html and "12 runs" in html and "app/views.py:7 in index" in html
+    assert "Repeated query (N+1)" in html  # its detail
+    assert "relation &quot;tmp&quot; does not exist" in html
+    assert "<b>book_old_idx</b> on shop_book" in html
