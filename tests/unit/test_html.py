@@ -154,7 +154,9 @@ def test_a_format_2_report_is_still_read() -> None:
     data = SessionReport(guard="warn").to_json()
     data["queryplan_report"] = 2
     del data["databases"]
-    assert SessionReport.from_json(data).guard == "warn"
+    report = SessionReport.from_json(data)
+    assert report.guard == "warn"
+    assert "not recorded" in page(merge([report]).to_json())  # merged and drawn, undetailed
 
 
 def test_a_passing_record_carries_no_plan() -> None:
