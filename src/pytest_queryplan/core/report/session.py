@@ -3,7 +3,8 @@
 
 Pure: stdlib only. Every list is sorted and findings are grouped by shape
 (``groups.py``), so a serial run, ``-n 2`` and merged shards give the same report; only
-``plans.explains_run`` differs, since each process has its own cache.
+``plans.explains_run`` differs, since each process has its own cache, and a drawn plan's
+estimates (``detail``), since each xdist worker has its own test database.
 """
 
 from __future__ import annotations
