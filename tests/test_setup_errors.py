@@ -88,6 +88,11 @@ def test_a_malformed_baseline_is_rewritten_by_an_update(django_pytester: pytest.
             id="sarif-under-a-file",
         ),
         pytest.param(
+            ["--queryplan-html=out"],
+            "--queryplan-html: cannot write {root}/out: it is a folder.",
+            id="html-is-a-folder",
+        ),
+        pytest.param(
             ["--queryplan-snapshot-update", "-o", "queryplan_snapshot_dir=afile"],
             "ini queryplan_snapshot_dir: cannot write {root}/afile: it is a file, not a folder.",
             id="snapshot-dir-is-a-file",

@@ -4,7 +4,8 @@ Combines the ``--queryplan-report`` files of a sharded suite into one report, pr
 same summary a single run prints, and exits 1 when any shard had a failed plan check or
 a finding at ``fail`` level (2 for unreadable input). Index hygiene is judged over the
 merged usage, so an index one shard used is not unused. ``--queryplan-sarif`` files given
-too are merged into ``--sarif-output``.
+too are merged into ``--sarif-output``; ``--html-output`` writes the merged report as the
+``--queryplan-html`` page.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     merging.add_argument("-o", "--output", type=Path, help="write the merged report here")
     merging.add_argument(
         "--sarif-output", type=Path, help="write the merged SARIF of the .sarif files given"
+    )
+    merging.add_argument(
+        "--html-output", type=Path, help="write the merged report as a self-contained HTML page"
     )
     return parser
 
@@ -56,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(merged.to_json(), indent=2) + "\n")
+    if args.html_output is not None:
+        from pytest_queryplan.core.html.page import page
+
+        args.html_output.parent.mkdir(parents=True, exist_ok=True)
+        args.html_output.write_text(page(merged.to_json()), encoding="utf-8")
     print(f"queryplan: {len(reports)} reports merged")
     for line in summary_lines(merged):
         print(line)

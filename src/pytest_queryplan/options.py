@@ -35,11 +35,19 @@ class RunOptions:
     nplusone_threshold: int = 5
     #: GITHUB_ACTIONS=true: one workflow command per finding, at its call site.
     annotations: bool = False
+    html_path: Path | None = None
 
     @property
     def explains_every_test(self) -> bool:
         """Every test that touches the database has its queries captured and explained."""
         return self.guard != GuardLevel.OFF or self.index_report
+
+    @property
+    def keeps_plans(self) -> bool:
+        """Records carry the plans of failed checks, findings and changed snapshots: an
+        output that draws them may be written (the HTML page, or a JSON report a later
+        ``merge --html-output`` reads)."""
+        return self.report_path is not None or self.html_path is not None
 
     @property
     def captures_every_test(self) -> bool:
@@ -150,6 +158,14 @@ def add_ci_options(parser: pytest.Parser) -> None:
         help="Write guard findings and failed plan checks as SARIF 2.1.0 to PATH.",
     )
     group.addoption(
+        "--queryplan-html",
+        dest="queryplan_html",
+        default=None,
+        metavar="PATH",
+        help="Write a self-contained HTML report to PATH: the run, failed checks and "
+        "findings with their plans drawn as trees, snapshot changes side by side.",
+    )
+    group.addoption(
         "--queryplan-baseline",
         dest="queryplan_baseline",
         default=None,
@@ -219,6 +235,7 @@ def resolve_run_options(config: pytest.Config) -> RunOptions:
         nplusone=_choice(config, "queryplan_nplusone", GuardLevel, GuardLevel.OFF),
         nplusone_threshold=_threshold(config.getini("queryplan_nplusone_threshold")),
         annotations=os.environ.get("GITHUB_ACTIONS") == "true",
+        html_path=_path(config.getoption("queryplan_html")),
     )
 
 
@@ -257,6 +274,8 @@ def check_setup(run: RunOptions) -> None:
         _check_writable(run.report_path, "--queryplan-report")
     if run.sarif_path is not None:
         _check_writable(run.sarif_path, "--queryplan-sarif")
+    if run.html_path is not None:
+        _check_writable(run.html_path, "--queryplan-html")
     if run.snapshot == "update":
         _check_writable(run.snapshot_dir, "ini queryplan_snapshot_dir", folder=True)
 

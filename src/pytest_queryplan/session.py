@@ -38,6 +38,8 @@ class Recorder:
     #: Node ids deselected at collection, and snapshot files no collected test produces.
     deselected: set[str] = field(default_factory=set)
     stale: list[str] = field(default_factory=list)
+    #: This process already said which databases it explained on (in a record).
+    described: bool = False
     _baseline: frozenset[Entry] | None = None
 
     def baseline_entries(self) -> frozenset[Entry]:

@@ -110,6 +110,11 @@ class TestWatch:
             yield
         finally:
             self.recorder.current = None
+            if self.record and self.run.keeps_plans and not self.recorder.described:
+                from pytest_queryplan.db.server import describe
+
+                self.record.databases = describe(self.aliases())
+                self.recorder.described = bool(self.record.databases)
             if self.record:
                 self.item.user_properties.append((PROPERTY, self.record.encode()))
 
@@ -183,7 +188,7 @@ class TestWatch:
                 self.record.check("failed")  # a fixture's check failed the body
                 rootdir = str(self.item.config.rootpath)
                 for verdict, text in exc.failures:  # the text the test failed with
-                    self.record.fail(verdict, text, rootdir)
+                    self.record.fail(verdict, text, rootdir, self.run.keeps_plans)
                 raise
         self.captured = [query for captured in lists for query in captured]
         self.statements = [found for others in self.others.values() for found in others]
@@ -240,7 +245,7 @@ class TestWatch:
         failures = []
         for found in failed:
             failures.append(render(found, self.defaults.verbose))
-            self.record.fail(found, failures[-1], rootdir)
+            self.record.fail(found, failures[-1], rootdir, self.run.keeps_plans)
         if self.budget is not None:
             failures += self.budget_failures(self.budget)
         if spec is not None and self.run.snapshot != "off":
@@ -312,8 +317,18 @@ class TestWatch:
             update=self.run.snapshot == "update",
         )
         self.record.snapshot = {"status": status}
+        if status == "changed" and self.run.keeps_plans:
+            self.record.snapshot.update(self.shapes(queries))
         self.record.check("failed" if failure else "passed")
         return [failure] if failure else []
+
+    def shapes(self, queries: list[ExplainedQuery]) -> dict[str, list[str]]:
+        """A changed snapshot's baseline and current shape lines, for a page to draw."""
+        from pytest_queryplan.core.report.snapshot import compared, path_for, render
+
+        baseline = path_for(self.run.snapshot_dir, self.item.nodeid).read_text()
+        current = render(self.item.nodeid, queries)
+        return {"before": compared(baseline), "after": compared(current)}
 
     def note_usage(self) -> None:
         """Tables read and indexes scanned, and the catalog of tables first seen here."""
@@ -370,11 +385,13 @@ class TestWatch:
             new = []
             for offense in verdict.offenses:
                 fresh = False
+                detail = self.detail(verdict, offense) if self.run.keeps_plans else None
                 for mark in offense.marks:
                     table = mark.node.relation_name or "?"
                     finding = Finding.of(
                         verdict.kind, table, offense.query, condition(mark), level, rootdir
                     )
+                    finding.detail = detail
                     if self.accepted(finding):
                         finding.level = "accepted"
                     else:
@@ -395,6 +412,14 @@ class TestWatch:
             ("warned" if level == GuardLevel.WARN else "failed") if failed else "passed"
         )
         return texts
+
+    def detail(self, verdict: Verdict, offense: Any) -> dict[str, Any]:
+        """A finding's text and marked plan, for a report that draws it."""
+        from pytest_queryplan.core.html.plans import verdict_detail
+
+        one = replace(verdict, offenses=(offense,))
+        text = render(one, self.defaults.verbose)
+        return verdict_detail(one, text, str(self.item.config.rootpath))
 
     def nplusone_failures(self) -> list[str]:
         """The same statement shape from the same line, run at least the threshold times."""
@@ -419,10 +444,18 @@ class TestWatch:
             finding = Finding.of(
                 repeat.kind, table, query, "", run.nplusone, rootdir, count=repeat.count
             )
+            text = ""
+            if run.keeps_plans or run.nplusone == GuardLevel.FAIL:
+                text = repeat_text(repeat, threshold, self.defaults.verbose)
+            if run.keeps_plans:
+                from pytest_queryplan.core.html.plans import query_detail
+
+                drawn = query_detail(query, None, None, rootdir)
+                finding.detail = {"text": text, "queries": [drawn]}
             if self.accepted(finding):
                 finding.level = "accepted"
             elif run.nplusone == GuardLevel.FAIL:
-                texts.append(repeat_text(repeat, threshold, self.defaults.verbose))
+                texts.append(text)
             self.record.find(finding)
         # Called only with --queryplan-nplusone on: the check ran.
         new = [

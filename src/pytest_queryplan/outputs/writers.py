@@ -1,8 +1,9 @@
 """The built-in outputs of the session's queryplan report, one plugin object each: the
-terminal summary, ``--queryplan-report`` (JSON), ``--queryplan-sarif`` and GitHub
-annotations. Each implements ``hookspecs.pytest_queryplan_write_report``; ``plugin.py``
-registers the ones the run asks for, and names a writer that fails by its ``what``.
-Building the lines and documents is ``core/report``'s job; here they are only written.
+terminal summary, ``--queryplan-report`` (JSON), ``--queryplan-html`` (the page),
+``--queryplan-sarif`` and GitHub annotations. Each implements
+``hookspecs.pytest_queryplan_write_report``; ``plugin.py`` registers the ones the run asks
+for, and names a writer that fails by its ``what``. Building the lines and documents is
+``core/``'s job; here they are only written.
 """
 
 from __future__ import annotations
@@ -63,6 +64,22 @@ class JsonReport:
         _write_json(self.path, collector.report.to_json())
 
 
+class HtmlReport:
+    """``--queryplan-html PATH``: one self-contained page, plans drawn as trees
+    (``core/html``). Registered only when the flag is given: nothing of it loads otherwise."""
+
+    what = "--queryplan-html"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def pytest_queryplan_write_report(self, collector: ReportCollector) -> None:
+        from pytest_queryplan.core.html.page import page
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(page(collector.report.to_json()), encoding="utf-8")
+
+
 class SarifReport:
     """``--queryplan-sarif PATH``: findings and failed checks as SARIF 2.1.0 results."""
 
@@ -116,6 +133,8 @@ def writers(run: RunOptions, rootpath: Path) -> dict[str, object]:
     chosen: dict[str, object] = {"queryplan-terminal": TerminalSummary()}
     if run.report_path is not None:
         chosen["queryplan-json"] = JsonReport(run.report_path)
+    if run.html_path is not None:
+        chosen["queryplan-html"] = HtmlReport(run.html_path)
     if run.sarif_path is not None:
         chosen["queryplan-sarif"] = SarifReport(run.sarif_path, rootpath)
     if run.annotations:

@@ -47,6 +47,10 @@ def finding_groups(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if found["level"] == "accepted":
             group["accepted"].add(found["test"])
         group["runs"] = max(group["runs"], found.get("count", 1))
+        # One drawn example per group, the first test's: the same whoever ran it first.
+        detail = found.get("detail")
+        if detail and (group.get("detail_test") is None or found["test"] < group["detail_test"]):
+            group["detail"], group["detail_test"] = detail, found["test"]
     out = []
     for key in sorted(groups, key=lambda k: (groups[k]["kind"], groups[k]["table"], k)):
         group = groups.pop(key)
@@ -55,6 +59,7 @@ def finding_groups(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         group["sites"] = [group["sites"][k] for k in sorted(group["sites"])]
         group["tests"] = sorted(group["tests"])
         group["accepted"] = sorted(group["accepted"])
+        group.pop("detail_test", None)
         out.append(group)
     return out
 
@@ -76,6 +81,7 @@ def expand(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                     "level": level,
                     "site": site,
                     "count": group.get("runs", 1),
+                    "detail": group.get("detail"),
                 }
             )
     return found

@@ -45,6 +45,8 @@ class Finding:
     site: dict[str, Any] | None = None
     test_site: dict[str, Any] | None = None
     count: int = 1
+    #: For a report that draws it (``core/html/plans.py``): its text, SQL and marked plan.
+    detail: dict[str, Any] | None = None
 
     @property
     def key(self) -> str:
@@ -99,7 +101,10 @@ class TestRecord:
     tables: set[str] = field(default_factory=set)
     used: set[str] = field(default_factory=set)
     indexes: list[dict[str, Any]] = field(default_factory=list)
-    snapshot: dict[str, str] | None = None
+    #: The status; for a changed shape with plans kept, its ``before`` and ``after`` lines.
+    snapshot: dict[str, Any] | None = None
+    #: The databases this process explained on ("PostgreSQL 18.1"), said in its first record.
+    databases: list[str] = field(default_factory=list)
 
     def check(self, outcome: str) -> None:
         """Count one check: ``passed``, ``failed`` or ``warned``."""
@@ -112,12 +117,18 @@ class TestRecord:
         if verdict.passed and verdict.kind == "index-used":
             self.proven.add(verdict.check.name)
 
-    def fail(self, verdict: Verdict, message: str, rootdir: str) -> None:
-        """Note a plan check that failed the test, at its first query's call site."""
+    def fail(self, verdict: Verdict, message: str, rootdir: str, detailed: bool = False) -> None:
+        """Note a plan check that failed the test, at its first query's call site;
+        ``detailed``: with its text and its queries' plans, for a report that draws them."""
         queries = [o.query for o in verdict.offenses if o.query.site is not None]
         site = site_dict(queries[0].site, rootdir) if queries else None
         first = message.splitlines()[0] if message else verdict.kind
-        self.failures.append({"kind": verdict.kind, "message": first, "site": site})
+        failure = {"kind": verdict.kind, "message": first, "site": site}
+        if detailed:
+            from pytest_queryplan.core.html.plans import verdict_detail
+
+            failure["detail"] = verdict_detail(verdict, message, rootdir)
+        self.failures.append(failure)
 
     def find(self, finding: Finding) -> None:
         """Add a finding, once per (key, call site)."""
@@ -163,7 +174,10 @@ class TestRecord:
             if value
         }
         if self.findings:
-            data["findings"] = [asdict(finding) for finding in self.findings]
+            data["findings"] = [
+                {k: v for k, v in asdict(finding).items() if k != "detail" or v}
+                for finding in self.findings
+            ]
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod

@@ -3,7 +3,8 @@
 
 Pure: stdlib only. Every list is sorted and findings are grouped by shape
 (``groups.py``), so a serial run, ``-n 2`` and merged shards give the same report; only
-``plans.explains_run`` differs, since each process has its own cache.
+``plans.explains_run`` differs, since each process has its own cache, and a drawn plan's
+estimates (``detail``), since each xdist worker has its own test database.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from pytest_queryplan.core.report.groups import (
 from pytest_queryplan.core.report.hygiene import redundant, unused
 from pytest_queryplan.core.report.record import TestRecord
 
-#: Format 2: findings grouped by shape with call sites; unexplained queries and failed
-#: checks listed; the guard's scope, queries left out, the baseline.
-FORMAT = 2
+#: Format 3: format 2 (findings grouped by shape with call sites; unexplained queries and
+#: failed checks listed; the guard's scope, queries left out, the baseline) plus what the
+#: HTML page draws: the databases, each failed check's and finding group's ``detail`` (text,
+#: SQL, call sites, marked plan) and the changed snapshots' shapes. Format 2 is still read.
+FORMAT = 3
+READS = (2, 3)
 _COUNTS = ("run", "passed", "failed", "warned")
 _PLANS = ("queries_seen", "explains_run", "unexplained", "left_out")
 _SNAPSHOT_LISTS = ("changed", "missing", "written", "stale")
@@ -55,6 +59,10 @@ class SessionReport:
     tables: set[str] = field(default_factory=set)
     used: set[str] = field(default_factory=set)
     indexes: dict[str, IndexInfo] = field(default_factory=dict)
+    #: The databases the run explained on ("PostgreSQL 18.1").
+    databases: set[str] = field(default_factory=set)
+    #: Changed snapshots whose shapes were kept: test id -> {before, after} lines.
+    shapes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def add(self, test_id: str, record: TestRecord) -> None:
         self.tests += 1
@@ -77,6 +85,9 @@ class SessionReport:
             status = record.snapshot["status"]
             if status in self.snapshot:
                 self.snapshot[status].add(test_id)
+            if "before" in record.snapshot:
+                self.shapes[test_id] = {k: record.snapshot[k] for k in ("before", "after")}
+        self.databases.update(record.databases)
         self.tables |= record.tables
         self.used |= record.used
         for data in record.indexes:
@@ -98,6 +109,7 @@ class SessionReport:
             "guard": self.guard,
             "mode": self.mode,
             "scope": self.scope,
+            "databases": sorted(self.databases),
             "tests": self.tests,
             "checks": dict(self.checks),
             "failed_tests": sorted(self.failed_tests),
@@ -116,6 +128,7 @@ class SessionReport:
             data["snapshots"] = {
                 key: sorted(v) if isinstance(v, set) else v for key, v in self.snapshot.items()
             }
+            data["snapshots"]["shapes"] = {test: self.shapes[test] for test in sorted(self.shapes)}
         if self.index_report:
             data["index_usage"] = {
                 "tables": sorted(self.tables),
@@ -134,7 +147,7 @@ class SessionReport:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SessionReport:
-        if data.get("queryplan_report") != FORMAT:
+        if data.get("queryplan_report") not in READS:
             raise ValueError(f"not a queryplan report (format {FORMAT}): {str(data)[:80]}")
         report = cls(
             guard=data["guard"], mode=data["mode"], scope=data["scope"], tests=data["tests"]
@@ -148,10 +161,14 @@ class SessionReport:
         report.plans.update(data["plans"])
         report.left_out_findings = dict(data.get("left_out_findings") or {})
         report.baseline = data.get("baseline")
+        report.databases = set(data.get("databases", ()))
         if data.get("snapshots") is not None:
             report.snapshots = True
             for key, value in data["snapshots"].items():
-                report.snapshot[key] = set(value) if isinstance(value, list) else value
+                if key == "shapes":
+                    report.shapes = dict(value)
+                else:
+                    report.snapshot[key] = set(value) if isinstance(value, list) else value
         if data.get("index_usage") is not None:
             report.index_report = True
             usage = data["index_usage"]
@@ -200,6 +217,8 @@ def merge(reports: Iterable[SessionReport]) -> SessionReport:
         merged.tables |= report.tables
         merged.used |= report.used
         merged.indexes.update(report.indexes)
+        merged.databases |= report.databases
+        merged.shapes.update(report.shapes)
     return merged
 
 
