@@ -24,7 +24,7 @@ from pytest_queryplan.core.checks.verdict import Kind, Verdict
 from pytest_queryplan.core.text.failure import render
 from pytest_queryplan.dialects.postgresql import POSTGRESQL
 from pytest_queryplan.dialects.postgresql.conditions import index_scans, scan_place
-from pytest_queryplan.dialects.postgresql.order import has_order_by, sorts_above
+from pytest_queryplan.dialects.postgresql.rules import has_order_by, sorts_above
 from pytest_queryplan.errors import QueryPlanUsageError
 
 PLANS = Path(__file__).resolve().parents[1] / "plans" / "issue16"

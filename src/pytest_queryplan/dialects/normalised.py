@@ -12,13 +12,13 @@ and the suggestion's SQL (``proposal.py``). Pure: stdlib only.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pytest_queryplan.core.checks.modes import Mode
 from pytest_queryplan.core.plan.tree import Plan
 from pytest_queryplan.dialects import proposal
-from pytest_queryplan.dialects.postgresql import conditions, order, vocabulary
+from pytest_queryplan.dialects.postgresql.rules import ModelRules
 from pytest_queryplan.errors import QueryPlanUsageError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 TABLE_SCAN = "Seq Scan"
 
 
-class NormalisedDialect:
+class NormalisedDialect(ModelRules):
     """The base of a dialect whose ``plan.py`` normalises its EXPLAIN output."""
 
     name: ClassVar[str]
@@ -94,59 +94,15 @@ class NormalisedDialect:
     def is_table_scan(self, node: PlanNode) -> bool:
         return node.node_type == TABLE_SCAN
 
-    def walked_index(self, node: PlanNode) -> str | None:
-        return vocabulary.walked_index(node)
-
-    def filtered_full_reads(self, plan: Plan, allow: Collection[str]) -> list[PlanNode]:
-        return vocabulary.filtered_full_reads(plan, allow)
-
     # -- serve rules -----------------------------------------------------------------
-    def index_scans(self, plan: Plan, names: Collection[str]) -> list[PlanNode]:
-        return conditions.index_scans(plan, names)
-
-    def plainly_served(self, node: PlanNode, info: IndexInfo) -> bool:
-        return conditions.plainly_served(node, info)
-
-    def serve(
-        self, node: PlanNode, info: IndexInfo, column_types: Mapping[str, str] | None = None
-    ) -> Service:
-        return conditions.service(
-            node,
-            info.columns,
-            partial=info.is_partial,
-            column_types=column_types,
-            method=info.method,
-        )
-
-    def conjuncts(self, text: str | None) -> list[str]:
-        return conditions.conjuncts(text)
-
-    def skips_leading_key(self, node: PlanNode, info: IndexInfo) -> bool:
-        return conditions.skips_leading_key(node, info)
-
     def heap_of(self, node: PlanNode) -> PlanNode | None:
         return None  # no bitmap scans: an index scan reads its rows itself
-
-    def scan_place(self, node: PlanNode) -> str | None:
-        return conditions.scan_place(node)
 
     def join_key(self, node: PlanNode, info: IndexInfo) -> str | None:
         return None  # no planner setting to ask again with: the first answer stands
 
     def join_settings(self) -> tuple[tuple[str, ...], str]:
         return (), ""
-
-    # -- order: a sort the normaliser made of the vendor's own ("TEMP B-TREE", filesort) --
-    def sorts_above(self, node: PlanNode) -> tuple[PlanNode, ...]:
-        return order.sorts_above(node)
-
-    def has_order_by(self, sql: str) -> bool:
-        return order.has_order_by(sql)
-
-    def order_lines(self, service: Service, info: IndexInfo) -> list[str]:
-        from pytest_queryplan.dialects.postgresql.hints import order_lines
-
-        return order_lines(service, info)
 
     # -- suggestions -----------------------------------------------------------------
     def suggest(self, offenses: Iterable[Offense], catalog: Catalog) -> tuple[Suggestion, ...]:

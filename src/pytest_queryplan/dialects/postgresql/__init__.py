@@ -11,13 +11,14 @@ catalog look-ups), ``psycopg3``/``psycopg2`` run them so they leave no trace.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pytest_queryplan.core.checks.modes import Mode
 from pytest_queryplan.core.plan.tree import Plan
 from pytest_queryplan.core.plan.tree import parse_plan as _parse
-from pytest_queryplan.dialects.postgresql import conditions, order, vocabulary
+from pytest_queryplan.dialects.postgresql import conditions, vocabulary
+from pytest_queryplan.dialects.postgresql.rules import ModelRules
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.checks.catalog import IndexInfo
@@ -40,7 +41,7 @@ _MODE_TEXT = {
 }
 
 
-class PostgreSQL:
+class PostgreSQL(ModelRules):
     """PostgreSQL 12 to 18, through ``EXPLAIN (FORMAT JSON)``: its output *is* the model's
     vocabulary, so parsing adds nothing."""
 
@@ -79,42 +80,10 @@ class PostgreSQL:
     def is_table_scan(self, node: PlanNode) -> bool:
         return node.node_type == vocabulary.SEQ_SCAN
 
-    def walked_index(self, node: PlanNode) -> str | None:
-        return vocabulary.walked_index(node)
-
-    def filtered_full_reads(self, plan: Plan, allow: Collection[str]) -> list[PlanNode]:
-        return vocabulary.filtered_full_reads(plan, allow)
-
-    def skips_leading_key(self, node: PlanNode, info: IndexInfo) -> bool:
-        return conditions.skips_leading_key(node, info)
-
     def heap_of(self, node: PlanNode) -> PlanNode | None:
         return conditions.heap_of(node)
 
     # -- serve rules -----------------------------------------------------------------
-    def index_scans(self, plan: Plan, names: Collection[str]) -> list[PlanNode]:
-        return conditions.index_scans(plan, names)
-
-    def plainly_served(self, node: PlanNode, info: IndexInfo) -> bool:
-        return conditions.plainly_served(node, info)
-
-    def serve(
-        self, node: PlanNode, info: IndexInfo, column_types: Mapping[str, str] | None = None
-    ) -> Service:
-        return conditions.service(
-            node,
-            info.columns,
-            partial=info.is_partial,
-            column_types=column_types,
-            method=info.method,
-        )
-
-    def conjuncts(self, text: str | None) -> list[str]:
-        return conditions.conjuncts(text)
-
-    def scan_place(self, node: PlanNode) -> str | None:
-        return conditions.scan_place(node)
-
     def join_key(self, node: PlanNode, info: IndexInfo) -> str | None:
         return conditions.join_key(node, info)
 
@@ -127,12 +96,6 @@ class PostgreSQL:
         return ("SET LOCAL random_page_cost = 1.1",), "random_page_cost = 1.1"
 
     # -- order -----------------------------------------------------------------------
-    def sorts_above(self, node: PlanNode) -> tuple[PlanNode, ...]:
-        return order.sorts_above(node)
-
-    def has_order_by(self, sql: str) -> bool:
-        return order.has_order_by(sql)
-
     # -- suggestions -----------------------------------------------------------------
     def suggest(self, offenses: Iterable[Offense], catalog: Catalog) -> tuple[Suggestion, ...]:
         from pytest_queryplan.dialects.postgresql.trial import suggest_for
@@ -188,11 +151,6 @@ class PostgreSQL:
         from pytest_queryplan.dialects.postgresql.hints import service_hints
 
         return service_hints(service, column_types)
-
-    def order_lines(self, service: Service, info: IndexInfo) -> list[str]:
-        from pytest_queryplan.dialects.postgresql.hints import order_lines
-
-        return order_lines(service, info)
 
     def predicate_gaps(self, info: IndexInfo, conditions: Iterable[str]) -> list[str]:
         from pytest_queryplan.dialects.postgresql.hints import predicate_gaps

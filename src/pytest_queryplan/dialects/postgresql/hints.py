@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from pytest_queryplan.core.checks.service import Cause, Service
 from pytest_queryplan.dialects.postgresql.conditions import conjuncts
 from pytest_queryplan.dialects.postgresql.expressions import ParseError, parse, to_sql
-from pytest_queryplan.dialects.postgresql.order import missing_order
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.checks.catalog import IndexInfo
+    from pytest_queryplan.core.plan.node import PlanNode
 
 __all__ = ["cause_hints", "order_lines", "predicate_gaps", "service_hints"]
 
@@ -255,3 +255,11 @@ def order_lines(service: Service, info: IndexInfo) -> list[str]:
                 f" order and directions ({keys}), after the columns the query fixes with ="
             )
     return lines
+
+
+def missing_order(sort: PlanNode) -> tuple[str, ...]:
+    """The sort keys the index did not deliver: an Incremental Sort's keys after its
+    Presorted Key, every key of a Sort."""
+    keys = tuple(sort.raw.get("Sort Key") or ())
+    presorted = sort.raw.get("Presorted Key") or ()
+    return keys[len(presorted) :]
