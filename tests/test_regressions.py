@@ -19,7 +19,6 @@ from django.db.models import QuerySet
 from pytest_queryplan import (
     AssertUsesIndex,
     Plan,
-    QueryPlan,
     QueryPlanAssertionError,
     QueryPlanUsageError,
     parse_plan,
@@ -273,28 +272,38 @@ def test_every_partition_read_uses_an_index_attached_to_the_named_one(
         }
 
 
+@pytest.mark.parametrize("statistics", ["as-left", "stale-volume"])
 def test_a_leading_key_only_in_a_join_is_asked_again(
-    assert_uses_index: AssertUsesIndex, queryplan: QueryPlan, db: None
+    assert_uses_index: AssertUsesIndex, db: None, statistics: str
 ) -> None:
     """Issue 16: ``filter(role="owner", customer__name=...)`` compares customer_id only in
-    the join. Forced mode on a few rows drives from the index by role alone (the other
+    the join. Forced mode on a few rows may drive from the index by role alone (the other
     table's read by name is a whole pk walk once sequential scans are off, which makes the
-    parameterised scan look dear), a read without the leading key. The check asks again
-    with random reads priced as on a cached database, and the index serves: searched by
-    (customer_id = upstream_customer.id AND role)."""
+    parameterised scan look dear), a read without the leading key; the check then asks
+    again (``PostgreSQL.join_settings``) and the index serves, searched by (customer_id =
+    upstream_customer.id AND role). Forced mode promises that answer whatever the
+    statistics: as earlier tests left them, and stale ones claiming 50,000 profiles (upstream's
+    volume analysed in a rolled-back savepoint: pg_class keeps the row counts, which is how
+    this verdict was first seen to fail). The retry itself is unit-tested on stored plans
+    (``tests/unit/test_issue16.py``)."""
     from django.contrib.auth.models import User
 
     from upstream.models import Customer, UserProfile
 
+    if statistics == "stale-volume":
+        from upstream.tests.test_query_plans import VOLUME_SQL
+
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                for statement in VOLUME_SQL:
+                    cursor.execute(statement)
+            transaction.set_rollback(True)
     for number in range(20):
         customer = Customer.objects.create(name=f"Customer {number}", slug=f"c-{number}")
         for role in ("owner", "admin", "viewer"):
             user = User.objects.create(username=f"{role}-{number}")
             UserProfile.objects.create(user=user, customer=customer, role=role)
     owners = UserProfile.objects.filter(role="owner", customer__name="Customer 3")
-    first = queryplan.explain(owners)  # the premise: forced mode's own first answer
-    (scan,) = first.find(index=OWNER_INDEX)
-    assert "customer_id" not in (scan.index_cond or "")
     plan = assert_uses_index(owners, OWNER_INDEX)
     (scan,) = plan.find(index=OWNER_INDEX)
     assert scan.index_cond == (

@@ -101,8 +101,8 @@ class NormalisedDialect(ModelRules):
     def join_key(self, node: PlanNode, info: IndexInfo) -> str | None:
         return None  # no planner setting to ask again with: the first answer stands
 
-    def join_settings(self) -> tuple[tuple[str, ...], str]:
-        return (), ""
+    def join_settings(self) -> tuple[tuple[tuple[str, ...], str], ...]:
+        return ()
 
     # -- suggestions -----------------------------------------------------------------
     def suggest(self, offenses: Iterable[Offense], catalog: Catalog) -> tuple[Suggestion, ...]:

@@ -165,9 +165,9 @@ class Dialect(Protocol):
         into a parameterised scan of the index), or None."""
         ...
 
-    def join_settings(self) -> tuple[tuple[str, ...], str]:
-        """The planner settings to ask again with when the leading key is only in a join
-        (statements for ``Catalog.replan``), and how a message names them."""
+    def join_settings(self) -> tuple[tuple[tuple[str, ...], str], ...]:
+        """The planner settings to ask again with, in order, when the leading key is only
+        in a join: each (statements for ``Catalog.replan``, how a message names them)."""
         ...
 
     # -- order -----------------------------------------------------------------------

@@ -227,7 +227,7 @@ class IndexUsed:
         replaces the first. Returns, per offending scan, where the key sat and what was
         tried, and whether any plan was replaced."""
         dialect = catalog.dialect
-        statements, said = dialect.join_settings()
+        attempts = dialect.join_settings()
         notes: dict[int, tuple[str, str]] = {}
         replanned = False
         for query in queries:
@@ -242,17 +242,19 @@ class IndexUsed:
             }
             if not where:
                 continue
-            try:
-                plan = catalog.replan(query, settings=statements)
-            except Exception:  # noqa: BLE001 - the adapter's refusal: the first answer stands
-                notes.update({node: (key, "") for node, key in where.items()})
-                continue
-            trial = replace_plan(query, plan)
-            if self._served([trial], names, info, dialect, wanted)[0]:
-                query.plan = plan
-                replanned = True
+            tried = []
+            for statements, said in attempts:  # the first that gets the index served wins
+                try:
+                    plan = catalog.replan(query, settings=statements)
+                except Exception:  # noqa: BLE001 - the adapter's refusal: try the next
+                    continue
+                tried.append(said)
+                if self._served([replace_plan(query, plan)], names, info, dialect, wanted)[0]:
+                    query.plan = plan
+                    replanned = True
+                    break
             else:
-                notes.update({node: (key, said) for node, key in where.items()})
+                notes.update({node: (key, "; then ".join(tried)) for node, key in where.items()})
         return notes, replanned
 
     def _service(
