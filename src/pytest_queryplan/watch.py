@@ -79,12 +79,12 @@ class TestWatch:
     @functools.cached_property
     def full_reads(self) -> NoFilteredFullScan:
         """The one full-read check of this test: a bare marker's and the guard's (the
-        guard then keeps the findings in its scope). A guard warning shows no suggestion:
-        none is worked out (or tried on the planner) for it."""
+        guard then keeps the findings in its scope). A guard warning carries its suggestion
+        too (worked out and tried once per (table, filter) a test reads whole)."""
         spec = self.spec
         allow = self.run.allow_seq_scan | set(spec.allow_seq_scan if spec else ())
         bare = spec is not None and spec.checks_seq_scans
-        return NoFilteredFullScan(allow, suggest=bare or self.run.guard == GuardLevel.FAIL)
+        return NoFilteredFullScan(allow, suggest=bare or self.run.guard != GuardLevel.OFF)
 
     def aliases(self) -> list[str]:
         """The spec's connection, and with the guard (or a query budget, which counts per
@@ -375,27 +375,36 @@ class TestWatch:
             # The same check, over the same queries, as a bare marker's: one verdict for both.
             found = self.judge(self.full_reads, alias)
             kept = tuple(o for o in found.offenses if id(o.query) in in_scope)
-            for offense in found.offenses:
+            warned = tuple(o for o in found.warnings if id(o.query) in in_scope)
+            for offense in (*found.offenses, *found.warnings):
                 if id(offense.query) not in in_scope:  # said in the summary, as a count
-                    self.record.leave_out(found.kind, len(offense.marks))
-            verdicts.append(replace(found, passed=not kept, offenses=kept))
+                    kind = offense.marks[0].reason if offense in found.warnings else found.kind
+                    self.record.leave_out(kind, len(offense.marks))
+            verdicts.append(replace(found, passed=not kept, offenses=kept, warnings=warned))
         rootdir = str(self.item.config.rootpath)
-        texts, accepted_only = [], True
-        for verdict in (v for v in verdicts if not v.passed):
+        texts, accepted_only, warned_only = [], True, True
+        for verdict in verdicts:
+            # An ordered walk under a LIMIT is served (as IndexUsed counts it): a warning of
+            # its own kind at either level, with the index that would search and order.
+            for offense in verdict.warnings:
+                one = replace(verdict, offenses=(offense,), warnings=())
+                detail = self.detail(one, offense) if self.run.keeps_plans else None
+                for mark in offense.marks:
+                    finding = self.guard_finding(verdict, offense, mark, "warn", rootdir)
+                    finding.detail = detail
+                    if finding.level == "warn":
+                        warned_only = False
+                    self.record.find(finding)
+            if verdict.passed:
+                continue
             new = []
             for offense in verdict.offenses:
                 fresh = False
                 detail = self.detail(verdict, offense) if self.run.keeps_plans else None
                 for mark in offense.marks:
-                    table = mark.node.relation_name or "?"
-                    finding = Finding.of(
-                        verdict.kind, table, offense.query, condition(mark), level, rootdir
-                    )
+                    finding = self.guard_finding(verdict, offense, mark, level, rootdir)
                     finding.detail = detail
-                    if self.accepted(finding):
-                        finding.level = "accepted"
-                    else:
-                        fresh = True
+                    fresh = fresh or finding.level != "accepted"
                     self.record.find(finding)
                 if fresh:
                     new.append(offense)
@@ -408,10 +417,32 @@ class TestWatch:
                 text = render(replace(verdict, offenses=tuple(new)), self.defaults.verbose)
                 texts.append("queryplan guard (--queryplan-guard=fail): " + text)
         failed = any(not v.passed for v in verdicts) and not accepted_only
-        self.record.check(
-            ("warned" if level == GuardLevel.WARN else "failed") if failed else "passed"
-        )
+        outcome = ("warned" if level == GuardLevel.WARN else "failed") if failed else "passed"
+        self.record.check("warned" if outcome == "passed" and not warned_only else outcome)
         return texts
+
+    def guard_finding(
+        self, verdict: Verdict, offense: Any, mark: Any, level: str, rootdir: str
+    ) -> Finding:
+        """One full read's finding: its kind (an ordered walk's own), its suggestion's text
+        (the (table, Filter) it answers), accepted when the baseline has it."""
+        from pytest_queryplan.core.checks.verdict import Reason
+
+        table = mark.node.relation_name or "?"
+        kind = Reason.ORDERED_WALK if mark.reason == Reason.ORDERED_WALK else verdict.kind
+        finding = Finding.of(str(kind), table, offense.query, condition(mark), level, rootdir)
+        filtered = mark.node.filter or ""
+        finding.advice = next(
+            (
+                s.render()
+                for s in verdict.suggestions
+                if s.table == table and getattr(s, "condition", "") == filtered
+            ),
+            "",
+        )
+        if self.accepted(finding):
+            finding.level = "accepted"
+        return finding
 
     def detail(self, verdict: Verdict, offense: Any) -> dict[str, Any]:
         """A finding's text and marked plan, for a report that draws it."""

@@ -124,6 +124,9 @@ class NormalisedDialect:
     def skips_leading_key(self, node: PlanNode, info: IndexInfo) -> bool:
         return conditions.skips_leading_key(node, info)
 
+    def ordered_walk(self, node: PlanNode) -> bool:
+        return conditions.ordered_walk(node)
+
     def heap_of(self, node: PlanNode) -> PlanNode | None:
         return None  # no bitmap scans: an index scan reads its rows itself
 

@@ -88,6 +88,9 @@ class PostgreSQL:
     def skips_leading_key(self, node: PlanNode, info: IndexInfo) -> bool:
         return conditions.skips_leading_key(node, info)
 
+    def ordered_walk(self, node: PlanNode) -> bool:
+        return conditions.ordered_walk(node)
+
     def heap_of(self, node: PlanNode) -> PlanNode | None:
         return conditions.heap_of(node)
 

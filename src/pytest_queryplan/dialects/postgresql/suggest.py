@@ -127,12 +127,16 @@ class IndexSuggestion:
             lines.append(f"from django.db.models.functions import {', '.join(functions)}")
         return lines
 
-    def render(self, verified: bool = False) -> str:
-        """The failure message's block: what to add, as Django and as SQL."""
+    def render(self, verified: bool = False, ordered: bool = False) -> str:
+        """The failure message's block: what to add, as Django and as SQL. ``verified``
+        says what the trial proved: the planner searched the index (with an Index Cond,
+        and for ``ordered`` with no sort above it) on this test's data."""
         if verified:
+            delivered = ", delivering the ORDER BY without a sort" if ordered else ""
             status = (
                 "tried: PostgreSQL searched it when it was created inside the rolled-back "
-                "savepoint, on this test's data; check it at production volume"
+                f"savepoint, on this test's data (an Index Cond on it{delivered}: proof "
+                "the planner can use it, not that it is faster); check it at production volume"
             )
         else:
             status = "unverified: not tried on the planner; check it against production data"
@@ -150,6 +154,8 @@ class NoSuggestion:
     table: str
     reason: str
     detail: str
+    #: The Filter it answers, as the plan printed it.
+    condition: str = ""
 
     def render(self) -> str:
         return explain_no_suggestion(self)
