@@ -7,9 +7,11 @@ standard library; what is left is the project's own code.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import sysconfig
+import threading
 from collections.abc import Callable
 from types import FrameType
 
@@ -44,6 +46,8 @@ class SiteFinder:
     def __init__(self, is_test: Callable[[str], bool] | None = None) -> None:
         self.is_test = is_test
         self.skip: Prefixes | None = None  # made on first use: Django may not be loaded yet
+        self.numbers = itertools.count(1)
+        self.local = threading.local()  # per thread: the last call the test made, its number
 
     def __call__(self, frame: FrameType | None = None) -> Sites:
         if self.skip is None:
@@ -52,3 +56,25 @@ class SiteFinder:
         site = app_frame(frames, skip_roots=self.skip)
         test = first_test_frame(frames, self.is_test) if self.is_test is not None else None
         return site, (test if test != site else None)
+
+    def call(self, frame: FrameType | None) -> int:
+        """Which call by the test ``frame`` runs in: the frame the test's own frame called
+        (the entry into the code under test), numbered. The same number for every
+        statement of one call, a new one for the next call, even from the same line of a
+        loop; 0 with no test frame. The last entry frame is held (by this thread) until
+        :meth:`forget`, so its identity cannot pass to the next call's frame."""
+        if self.is_test is None:
+            return 0
+        callee, current = None, frame
+        while current is not None and not self.is_test(current.f_code.co_filename):
+            callee, current = current, current.f_back
+        if current is None or callee is None:
+            return 0
+        local = self.local
+        if getattr(local, "entry", None) is not callee:
+            local.entry, local.number = callee, next(self.numbers)
+        return int(local.number)
+
+    def forget(self) -> None:
+        """Let go of the last entry frame (and everything it holds)."""
+        self.local.entry = None
