@@ -57,3 +57,55 @@ def test_a_repetition_that_is_the_tests_loop_is_not_an_application_n_plus_one(
         "--queryplan-nplusone=fail", "--queryplan-guard-scope=all"
     )
     everything.assert_outcomes(failed=3)
+
+
+ADVICE = """
+import pytest
+
+from tests import advice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def articles():
+    advice.make_articles()
+
+
+@pytest.mark.parametrize("twin", ["broken", "fixed"])
+@pytest.mark.parametrize("case", ["live", "either_subquery", "either_title"])
+def test_case(articles, case, twin):
+    getattr(advice, f"{case}_{twin}")()
+"""
+
+
+def test_the_advice_fits_the_filter(django_pytester: pytest.Pytester) -> None:
+    """Issue 21: a boolean flag alone gets no plain btree (a partial index, or nothing
+    when the statistics say most rows pass); an OR of sub-queries gets the UNION rewrite,
+    whose twin passes; an OR one index serves gets that one index, tried. Each fixed twin
+    passes; the advice is in the failure and in the JSON report."""
+    django_pytester.makepyfile(test_inner=ADVICE)
+    write_ini(django_pytester, settings="tests.settings")
+    result = django_pytester.runpytest_subprocess(
+        "--queryplan-guard=fail", "--queryplan-guard-scope=app", "--queryplan-report=r.json"
+    )
+    result.assert_outcomes(passed=3, failed=3)
+    report = json.loads((django_pytester.path / "r.json").read_text())
+    assert {t.split("[")[1] for t in report["failed_tests"]} == {
+        "live-broken]",
+        "either_subquery-broken]",
+        "either_title-broken]",
+    }
+    advice = {f["tests"][0].split("[")[1].split("-")[0]: f["advice"] for f in report["findings"]}
+    assert "is_removed" not in advice["live"].split("No index suggested")[0]
+    assert "a plain btree on a two-valued column serves almost nothing" in advice["live"]
+    assert (
+        "the planner expects 63 of 70 rows (90%) to pass it: no index would help"
+        in (advice["live"])
+    )
+    assert 'fields=["is_removed"]' not in advice["live"]
+    assert "Rewrite it as a UNION, one query per branch" in advice["either_subquery"]
+    assert "each branch needs an index of its own" not in advice["either_subquery"]
+    assert advice["either_title"].startswith("Suggestion (tried: PostgreSQL searched it")
+    assert 'models.Index(fields=["title"]' in advice["either_title"]
+    result.stdout.fnmatch_lines(["*No index suggested for shop_article: it filters on a boolean*"])

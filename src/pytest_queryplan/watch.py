@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections import Counter
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace

@@ -61,6 +61,7 @@ def _pattern_shape(text: str) -> str:
         return VALUE
     return "'" + _LITERAL_RUN.sub(VALUE, match.group("body")) + "'"
 
+
 # Words before a bracket whose contents are a list of values (collapsed to one item).
 _LISTS = {"IN", "ANY", "ALL", "SOME", "ARRAY"}
 # EXPLAIN numbers its InitPlans and SubPlans: structure, not values.

@@ -21,6 +21,7 @@ from pytest_queryplan.dialects.postgresql.suggest import (
     IndexKey,
     IndexSuggestion,
     NoSuggestion,
+    boolean_advice,
     propose,
 )
 
@@ -97,12 +98,25 @@ def suggest_for(offenses: Iterable[Offense], catalog: Catalog) -> tuple[object, 
             if (table, condition) in found:
                 continue
             proposal = _proposal(node, catalog)
+            if isinstance(proposal, NoSuggestion) and proposal.reason == "boolean-only":
+                proposal = _with_statistics(proposal, node, catalog)
             if ordered and isinstance(proposal, IndexSuggestion):
                 proposal = _then_order(proposal, mark.index or "", catalog)
             if isinstance(proposal, IndexSuggestion):
                 proposal = _tried(proposal, offense, catalog, ordered)
             found[(table, condition)] = replace(proposal, condition=condition)
     return tuple(found.values())
+
+
+def _with_statistics(no: NoSuggestion, node: PlanNode, catalog: Catalog) -> NoSuggestion:
+    """A boolean filter's advice with the planner's estimates: rows kept against the
+    table's rows (``pg_class.reltuples``, when the table has statistics)."""
+    table_rows = getattr(catalog, "table_rows", None)
+    total = table_rows(no.table) if table_rows is not None else None
+    kept = node.raw.get("Plan Rows")
+    if total is None or kept is None:
+        return no
+    return replace(no, detail=boolean_advice(node.filter or "", float(kept), total))
 
 
 def _then_order(
