@@ -6,7 +6,7 @@ Application code (not a test module), so scope ``app`` judges it;
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from tests.shop.models import Article
 
@@ -45,3 +45,16 @@ def either_title_broken() -> list[Article]:
 
 def either_title_fixed() -> list[Article]:
     return list(Article.objects.filter(Q(author_id=1) | Q(author_id=2)))
+
+
+def evaluate(queryset: QuerySet[Article]) -> list[Article]:
+    """A library function that runs the QuerySet it is handed."""
+    return list(queryset)
+
+
+def titled(title: str) -> list[Article]:
+    return list(Article.objects.filter(title=title))  # the application's own filter
+
+
+def narrowed(queryset: QuerySet[Article], title: str) -> list[Article]:
+    return list(queryset.filter(title=title))  # the application adds the filter

@@ -109,3 +109,53 @@ def test_the_advice_fits_the_filter(django_pytester: pytest.Pytester) -> None:
     assert advice["either_title"].startswith("Suggestion (tried: PostgreSQL searched it")
     assert 'models.Index(fields=["title"]' in advice["either_title"]
     result.stdout.fnmatch_lines(["*No index suggested for shop_article: it filters on a boolean*"])
+
+
+ORIGIN = """
+import pytest
+
+from tests import advice
+from tests.shop.models import Article
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_queryset_the_test_built():
+    advice.evaluate(Article.objects.filter(title="title 1"))
+
+
+def test_a_queryset_the_test_built_in_a_local():
+    articles = Article.objects.filter(title="title 1")
+    advice.evaluate(articles)
+
+
+def test_the_applications_own_filter():
+    advice.titled("title 1")
+
+
+def test_the_application_narrows_the_tests_queryset():
+    advice.narrowed(Article.objects.all(), "title 1")
+"""
+
+
+def test_a_queryset_the_test_built_is_the_tests(django_pytester: pytest.Pytester) -> None:
+    """A QuerySet built in test code and run by application code carries the test's
+    conditions: left out under scope ``app`` (counted, by that name), judged under
+    ``all``. A filter the application wrote, or added to the test's QuerySet, stays."""
+    django_pytester.makepyfile(test_inner=ORIGIN)
+    write_ini(django_pytester, settings="tests.settings")
+    result = django_pytester.runpytest_subprocess(
+        "--queryplan-guard=fail", "--queryplan-guard-scope=app", "--queryplan-report=r.json"
+    )
+    result.assert_outcomes(passed=2, failed=2)
+    report = json.loads((django_pytester.path / "r.json").read_text())
+    assert {t.split("::")[1] for t in report["failed_tests"]} == {
+        "test_the_applications_own_filter",
+        "test_the_application_narrows_the_tests_queryset",
+    }
+    assert report["left_out_findings"] == {"filtered-full-read (a QuerySet the test built)": 2}
+    assert report["plans"]["left_out"] == 2
+    everything = django_pytester.runpytest_subprocess(
+        "--queryplan-guard=fail", "--queryplan-guard-scope=all"
+    )
+    everything.assert_outcomes(failed=4)

@@ -86,6 +86,9 @@ class _SiteFinderOnFirstUse:
     def call(self, frame: Any) -> int:
         return int(self.get().call(frame))
 
+    def built_by_test(self, frame: Any) -> bool:
+        return bool(self.get().built_by_test(frame))
+
     def forget(self) -> None:
         if self.finder is not None:
             self.finder.forget()

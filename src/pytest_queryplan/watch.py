@@ -346,8 +346,12 @@ class TestWatch:
         self.recorder.cataloged.update(new)
 
     def in_scope(self, queries: Sequence[ExplainedQuery]) -> list[ExplainedQuery]:
-        """``queries`` the guard judges: under scope ``app``, those not run by test code."""
-        return [q for q in queries if not self.left_out(q.site)]
+        """``queries`` the guard judges: under scope ``app``, those not run by test code,
+        nor built by it (a QuerySet the test made and handed to the application)."""
+        return [q for q in queries if not self.left_out(q.site) and not self.test_built(q)]
+
+    def test_built(self, query: ExplainedQuery) -> bool:
+        return query.by_test and self.run.scope != GuardScope.ALL
 
     def left_out(self, site: Any) -> bool:
         """Whether a query run from ``site`` is test code's, which scope ``app`` leaves out."""
@@ -380,7 +384,8 @@ class TestWatch:
             for offense in (*found.offenses, *found.warnings):
                 if id(offense.query) not in in_scope:  # said in the summary, as a count
                     kind = offense.marks[0].reason if offense in found.warnings else found.kind
-                    self.record.leave_out(kind, len(offense.marks))
+                    built = " (a QuerySet the test built)" if offense.query.by_test else ""
+                    self.record.leave_out(f"{kind}{built}", len(offense.marks))
             verdicts.append(replace(found, passed=not kept, offenses=kept, warnings=warned))
         rootdir = str(self.item.config.rootpath)
         texts, accepted_only, warned_only = [], True, True

@@ -80,8 +80,17 @@ def capture_queries(
                 if many:
                     # executemany: the first parameter set stands for all of them.
                     first = next(iter(params), None) if params is not None else None
+                # A QuerySet the test built and the application ran: asked only where the
+                # two lines differ (the test's own queries are test code's anyway).
+                given = found[1] is not None and hasattr(sites, "built_by_test")
                 query = ExplainedQuery(
-                    sql, first, using, site=found[0], test_site=found[1], call=call
+                    sql,
+                    first,
+                    using,
+                    site=found[0],
+                    test_site=found[1],
+                    call=call,
+                    by_test=given and bool(sites.built_by_test(frame)),
                 )
                 captured.append(query)
             else:

@@ -14,6 +14,7 @@ import sysconfig
 import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from pytest_queryplan.core.report.callsite import (
     CallSite,
@@ -24,6 +25,31 @@ from pytest_queryplan.core.report.callsite import (
 )
 
 Sites = tuple[CallSite | None, CallSite | None]
+#: The compiler's methods that run a statement (its ``self.query`` is what runs).
+_COMPILING = frozenset({"execute_sql", "has_results"})
+
+
+def _leaves(where: Any, negated: bool = False) -> list[tuple[bool, Any]]:
+    """A WHERE tree's conditions, each with whether a NOT is above it."""
+    negated = negated != bool(getattr(where, "negated", False))
+    children = getattr(where, "children", None)
+    if children is None or not hasattr(where, "connector"):
+        return [(negated, where)]
+    return [leaf for child in children for leaf in _leaves(child, negated)]
+
+
+def _conditions_given(query: Any, test: FrameType, call: FrameType) -> bool:
+    from django.db.models.query import QuerySet
+
+    ran = _leaves(query.where)
+    if not ran:
+        return False
+    code = call.f_code
+    count = code.co_argcount + code.co_kwonlyargcount
+    arguments = [call.f_locals.get(name) for name in code.co_varnames[:count]]
+    held = [v for v in [*test.f_locals.values(), *arguments] if isinstance(v, QuerySet)]
+    given = [leaf for qs in held for leaf in _leaves(qs.query.where)]
+    return all(leaf in given for leaf in ran)
 
 
 def library_roots() -> list[str]:
@@ -74,6 +100,28 @@ class SiteFinder:
         if getattr(local, "entry", None) is not callee:
             local.entry, local.number = callee, next(self.numbers)
         return int(local.number)
+
+    def built_by_test(self, frame: FrameType | None) -> bool:
+        """Whether the statement being run is a QuerySet the test built and handed to the
+        code under test: every condition of the Query being compiled is one of a QuerySet
+        the test holds (a local of its frame, or an argument of the call it made). Read
+        from the frames, not recorded at creation: Django has no public hook there, and
+        patching ``QuerySet`` is what this project does not do. Costs a look at three
+        frames' locals (the compiler's, the test's, the call's), only for a statement run
+        from application code inside a test."""
+        if self.is_test is None:
+            return False
+        query, callee, current = None, None, frame
+        while current is not None and not self.is_test(current.f_code.co_filename):
+            if query is None and current.f_code.co_name in _COMPILING:
+                query = getattr(current.f_locals.get("self"), "query", None)
+            callee, current = current, current.f_back
+        if current is None or callee is None or query is None:
+            return False
+        try:
+            return _conditions_given(query, current, callee)
+        except Exception:  # noqa: BLE001 - a condition that cannot be compared: not known
+            return False
 
     def forget(self) -> None:
         """Let go of the last entry frame (and everything it holds)."""

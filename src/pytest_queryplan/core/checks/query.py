@@ -30,3 +30,5 @@ class ExplainedQuery:
     #: Which call by the test ran it (``db.sites.SiteFinder.call``): the same for every
     #: statement of one call into the code under test; 0 when unknown.
     call: int = 0
+    #: A QuerySet the test built, run by application code (its conditions are the test's).
+    by_test: bool = False
