@@ -26,7 +26,14 @@ from pytest_queryplan import (
 from tests import regression_cases as cases
 from tests.conftest import REPO_ROOT, write_ini
 from tests.regression_cases import BY_NAME, CATALOGUE, Query, Regression
-from tests.regression_texts import EXPECT, GUARD_CATCHES, GUARD_MISSES, REFUSE, SEQ_READ_CAUSES
+from tests.regression_texts import (
+    EXPECT,
+    GUARD_CATCHES,
+    GUARD_MISSES,
+    GUARD_WARNS,
+    REFUSE,
+    SEQ_READ_CAUSES,
+)
 from tests.shop.models import Order
 
 FORMS = ("target", "block")
@@ -119,9 +126,9 @@ def test_first_walk_is_the_guards_to_catch(
     assert_uses_index: AssertUsesIndex, shop_rows: None
 ) -> None:
     """``.first()`` on a filter no index serves: ORDER BY id LIMIT 1 walks the whole pkey
-    and filters every row; the guard flags it (below). The strict assertion accepts the
-    pkey *by its rule*: the walk delivers the query's ORDER BY under a LIMIT, and price is
-    no key of the pkey. Naming the index the query was meant to use fails."""
+    and filters every row; the guard warns of it (below), its own kind. The strict
+    assertion accepts the pkey *by its rule*: the walk delivers the query's ORDER BY under
+    a LIMIT, and price is no key of the pkey. Naming the index the query was meant to use fails."""
     broken = BY_NAME["first_walk"].broken
     with assert_uses_index("shop_book_pkey") as walked:
         cases.run(broken.build(), "first")
@@ -352,20 +359,31 @@ def test_guard_flags_the_full_reads_of_the_catalogue(django_pytester: pytest.Pyt
     """Every broken and fixed query as a plain test, no assertion: the guard flags the
     filtered full reads (sequential, or an index walked whole), and nothing else. An index
     searched on one key with another left to the Filter is not a full read; that, a
-    partial index passed over for another, and an ORDER BY are the assertion's to catch."""
+    partial index passed over for another, and an ORDER BY are the assertion's to catch.
+    An index walked in the ORDER BY up to the LIMIT (``.first()``) is a warning of its own
+    kind, with the (filter, order) index suggested and tried."""
     django_pytester.makepyfile(test_inner=INNER)
     write_ini(django_pytester, settings="tests.settings")
     result = django_pytester.runpytest_subprocess(
         "--queryplan-guard=fail", "--queryplan-report=r.json"
     )
     runs = {f"{name}-{form}" for name, form in cases.guard_runs()}
-    assert GUARD_CATCHES | GUARD_MISSES <= runs
+    assert GUARD_CATCHES | GUARD_MISSES | GUARD_WARNS <= runs
     result.assert_outcomes(passed=2 * len(runs) - len(GUARD_CATCHES), failed=len(GUARD_CATCHES))
     report = json.loads((django_pytester.path / "r.json").read_text())
     flagged = {test for f in report["findings"] for test in f["tests"]}
-    assert flagged == {f"test_inner.py::test_query[{run}-broken]" for run in GUARD_CATCHES}
-    assert set(report["failed_tests"]) == flagged
-    assert {f["level"] for f in report["findings"]} == {"fail"}
+    named = {f"test_inner.py::test_query[{run}-broken]" for run in GUARD_CATCHES | GUARD_WARNS}
+    assert flagged == named
+    warned = {test for f in report["findings"] if f["level"] == "warn" for test in f["tests"]}
+    assert warned == {f"test_inner.py::test_query[{run}-broken]" for run in GUARD_WARNS}
+    assert set(report["failed_tests"]) == flagged - warned
+    kinds = {(f["kind"], f["level"]) for f in report["findings"]}
+    assert kinds == {("filtered-full-read", "fail"), ("ordered-walk-filtered", "warn")}
+    (walk,) = [f for f in report["findings"] if f["kind"] == "ordered-walk-filtered"]
+    assert '"price", "order"' not in walk["advice"]  # the pkey's key after the Filter's
+    assert 'models.Index(fields=["price", "id"], name="book_price_id_idx")' in walk["advice"]
+    assert "tried: PostgreSQL searched it" in walk["advice"]
+    assert "delivering the ORDER BY without a sort" in walk["advice"]
     assert {f["table"] for f in report["findings"]} == {"shop_book"}
     filters = {test: f["filter"] for f in report["findings"] for test in f["tests"]}
     assert filters["test_inner.py::test_query[first_walk-first-broken]"] == "(price = ?)"
@@ -376,7 +394,10 @@ def test_guard_flags_the_full_reads_of_the_catalogue(django_pytester: pytest.Pyt
     catalogue = str(REPO_ROOT / "tests" / "regression_cases.py")
     assert {f["sites"][0]["path"] for f in report["findings"]} == {catalogue}
     result.stdout.fnmatch_lines(
-        ["*Index Scan using shop_book_pkey on shop_book  <-- whole index shop_book_pkey walked*"]
+        [
+            "*WARN ordered-walk-filtered shop_book: (price = ?) at *regression_cases.py:*",
+            "*Suggestion (tried: PostgreSQL searched it*",
+        ]
     )
     result.stdout.fnmatch_lines(
         ["*<-- book_customer_status_idx searched without its leading key customer_id: the whole*"]

@@ -105,11 +105,6 @@ SUGGESTED = {
         "(((name)::text ~~ 'abc%'::text) AND (start = 3))",
         _sql("scratch_start_name_like_idx", '"start", "name" varchar_pattern_ops'),
     ),
-    "not-boolean": Case(
-        lambda m: m.objects.filter(is_removed=False),
-        "(NOT is_removed)",
-        _sql("scratch_is_removed_idx", '"is_removed"'),
-    ),
     "in-list": Case(
         lambda m: m.objects.filter(name__in=["a", "b"]),
         "((name)::text = ANY ('{a,b}'::text[]))",
@@ -152,6 +147,12 @@ SUGGESTED = {
     ),
 }
 REFUSED = {
+    # Issue 21: a plain btree on a soft-delete flag serves almost nothing.
+    "not-boolean": Case(
+        lambda m: m.objects.filter(is_removed=False),
+        "(NOT is_removed)",
+        "boolean-only",
+    ),
     "endswith": Case(
         lambda m: m.objects.filter(name__endswith="abc"),
         "((name)::text ~~ '%abc'::text)",
@@ -237,6 +238,7 @@ def test_refusal_reason(case: Case) -> None:
     ],
 )
 def test_keys_read_from_filter(filter_text: str, alias: str | None, expected: str) -> None:
+    # (Issue 21's ORs one index serves are test_an_or_one_index_serves_gets_that_index.)
     found = _propose(filter_text, alias=alias)
     assert isinstance(found, IndexSuggestion), found
     assert found.as_sql().endswith(f'ON "{TABLE}" ({expected});')
@@ -258,6 +260,14 @@ def test_keys_read_from_filter(filter_text: str, alias: str | None, expected: st
         ("(id = 5)", "already-indexed"),
         ("((id = ANY ('{5,6}'::bigint[])) AND (start = 1))", "already-indexed"),
         ("(this is not ) an expression", "unparsed"),
+        # Issue 21: a flag alone gets no plain btree; an OR of sub-plans, the UNION rewrite.
+        ("(NOT flag)", "boolean-only"),
+        ("((hashed SubPlan 1) OR (hashed SubPlan 2))", "or-subqueries"),
+        (
+            "((ANY (id = (hashed SubPlan 1).col1)) OR (ANY (id = (hashed SubPlan 2).col1)))",
+            "or-subqueries",
+        ),
+        ("((start = 1) OR (name = 'x'))", "or-condition"),
     ],
 )
 def test_refusals(filter_text: str, reason: str) -> None:
@@ -370,7 +380,8 @@ def test_django_line_mixes_opclasses_through_expressions() -> None:
     assert unverified[0].startswith("Suggestion (unverified: ")
     assert found.render(verified=True).splitlines()[0] == (
         "Suggestion (tried: PostgreSQL searched it when it was created inside the rolled-back "
-        "savepoint, on this test's data; check it at production volume): a btree index on "
+        "savepoint, on this test's data (an Index Cond on it: proof the planner can use it, "
+        "not that it is faster); check it at production volume): a btree index on "
         'qp_scratch ("start", "name" varchar_pattern_ops):'
     )
     assert unverified[1:] == [
@@ -603,3 +614,37 @@ def test_ltree_containment_gets_gist_not_btree(db: None) -> None:
     assert not _narrowed_by(_explain(sql, params), "qp_try_btree")
     _create_from_sql(found, None)
     assert _narrowed_by(_explain(sql, params), found.name)
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "expected"),
+    [
+        # Issue 21: four ltree <@ on one column (treebeard) are one GiST's BitmapOr; here
+        # a range column's @>, and a btree's = on one column.
+        (
+            "((during @> '2024-01-01'::timestamptz) OR (during @> '2025-01-01'::timestamptz))",
+            '"during") USING gist',
+        ),
+        ("((start = 1) OR (start = 2) OR (start > 9))", '"start"'),
+    ],
+)
+def test_an_or_one_index_serves_gets_that_index(filter_text: str, expected: str) -> None:
+    found = _propose(filter_text)
+    assert isinstance(found, IndexSuggestion), found
+    sql = found.as_sql()
+    assert sql.endswith(f"({expected.split(')')[0]});") or expected.replace('")', '"') in sql
+    assert ("USING gist" in sql) == ("gist" in expected)
+
+
+def test_a_boolean_filter_is_judged_by_the_statistics() -> None:
+    from pytest_queryplan.dialects.postgresql.suggest import boolean_advice
+
+    unknown = boolean_advice("(NOT is_removed)")
+    assert "Where the rows it keeps are few, a partial index" in unknown
+    most = boolean_advice("(NOT is_removed)", 950, 1000)
+    assert "expects 950 of 1000 rows (95%) to pass it: no index would help" in most
+    few = boolean_advice("(is_flagged)", 12, 1000)
+    assert few.endswith(
+        "so a partial index (condition: (is_flagged)) on the columns the "
+        "query searches or orders by would serve it"
+    )

@@ -83,6 +83,16 @@ class _SiteFinderOnFirstUse:
     def __call__(self, frame: Any = None) -> Any:
         return self.get()(frame)
 
+    def call(self, frame: Any) -> int:
+        return int(self.get().call(frame))
+
+    def built_by_test(self, frame: Any) -> bool:
+        return bool(self.get().built_by_test(frame))
+
+    def forget(self) -> None:
+        if self.finder is not None:
+            self.finder.forget()
+
     @property
     def is_test(self) -> Any:
         return self.get().is_test

@@ -18,6 +18,7 @@ import functools
 import inspect
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
@@ -79,12 +80,12 @@ class TestWatch:
     @functools.cached_property
     def full_reads(self) -> NoFilteredFullScan:
         """The one full-read check of this test: a bare marker's and the guard's (the
-        guard then keeps the findings in its scope). A guard warning shows no suggestion:
-        none is worked out (or tried on the planner) for it."""
+        guard then keeps the findings in its scope). A guard warning carries its suggestion
+        too (worked out and tried once per (table, filter) a test reads whole)."""
         spec = self.spec
         allow = self.run.allow_seq_scan | set(spec.allow_seq_scan if spec else ())
         bare = spec is not None and spec.checks_seq_scans
-        return NoFilteredFullScan(allow, suggest=bare or self.run.guard == GuardLevel.FAIL)
+        return NoFilteredFullScan(allow, suggest=bare or self.run.guard != GuardLevel.OFF)
 
     def aliases(self) -> list[str]:
         """The spec's connection, and with the guard (or a query budget, which counts per
@@ -345,8 +346,12 @@ class TestWatch:
         self.recorder.cataloged.update(new)
 
     def in_scope(self, queries: Sequence[ExplainedQuery]) -> list[ExplainedQuery]:
-        """``queries`` the guard judges: under scope ``app``, those not run by test code."""
-        return [q for q in queries if not self.left_out(q.site)]
+        """``queries`` the guard judges: under scope ``app``, those not run by test code,
+        nor built by it (a QuerySet the test made and handed to the application)."""
+        return [q for q in queries if not self.left_out(q.site) and not self.test_built(q)]
+
+    def test_built(self, query: ExplainedQuery) -> bool:
+        return query.by_test and self.run.scope != GuardScope.ALL
 
     def left_out(self, site: Any) -> bool:
         """Whether a query run from ``site`` is test code's, which scope ``app`` leaves out."""
@@ -375,27 +380,37 @@ class TestWatch:
             # The same check, over the same queries, as a bare marker's: one verdict for both.
             found = self.judge(self.full_reads, alias)
             kept = tuple(o for o in found.offenses if id(o.query) in in_scope)
-            for offense in found.offenses:
+            warned = tuple(o for o in found.warnings if id(o.query) in in_scope)
+            for offense in (*found.offenses, *found.warnings):
                 if id(offense.query) not in in_scope:  # said in the summary, as a count
-                    self.record.leave_out(found.kind, len(offense.marks))
-            verdicts.append(replace(found, passed=not kept, offenses=kept))
+                    kind = offense.marks[0].reason if offense in found.warnings else found.kind
+                    built = " (a QuerySet the test built)" if offense.query.by_test else ""
+                    self.record.leave_out(f"{kind}{built}", len(offense.marks))
+            verdicts.append(replace(found, passed=not kept, offenses=kept, warnings=warned))
         rootdir = str(self.item.config.rootpath)
-        texts, accepted_only = [], True
-        for verdict in (v for v in verdicts if not v.passed):
+        texts, accepted_only, warned_only = [], True, True
+        for verdict in verdicts:
+            # An ordered walk under a LIMIT is served (as IndexUsed counts it): a warning of
+            # its own kind at either level, with the index that would search and order.
+            for offense in verdict.warnings:
+                one = replace(verdict, offenses=(offense,), warnings=())
+                detail = self.detail(one, offense) if self.run.keeps_plans else None
+                for mark in offense.marks:
+                    finding = self.guard_finding(verdict, offense, mark, "warn", rootdir)
+                    finding.detail = detail
+                    if finding.level == "warn":
+                        warned_only = False
+                    self.record.find(finding)
+            if verdict.passed:
+                continue
             new = []
             for offense in verdict.offenses:
                 fresh = False
                 detail = self.detail(verdict, offense) if self.run.keeps_plans else None
                 for mark in offense.marks:
-                    table = mark.node.relation_name or "?"
-                    finding = Finding.of(
-                        verdict.kind, table, offense.query, condition(mark), level, rootdir
-                    )
+                    finding = self.guard_finding(verdict, offense, mark, level, rootdir)
                     finding.detail = detail
-                    if self.accepted(finding):
-                        finding.level = "accepted"
-                    else:
-                        fresh = True
+                    fresh = fresh or finding.level != "accepted"
                     self.record.find(finding)
                 if fresh:
                     new.append(offense)
@@ -408,10 +423,32 @@ class TestWatch:
                 text = render(replace(verdict, offenses=tuple(new)), self.defaults.verbose)
                 texts.append("queryplan guard (--queryplan-guard=fail): " + text)
         failed = any(not v.passed for v in verdicts) and not accepted_only
-        self.record.check(
-            ("warned" if level == GuardLevel.WARN else "failed") if failed else "passed"
-        )
+        outcome = ("warned" if level == GuardLevel.WARN else "failed") if failed else "passed"
+        self.record.check("warned" if outcome == "passed" and not warned_only else outcome)
         return texts
+
+    def guard_finding(
+        self, verdict: Verdict, offense: Any, mark: Any, level: str, rootdir: str
+    ) -> Finding:
+        """One full read's finding: its kind (an ordered walk's own), its suggestion's text
+        (the (table, Filter) it answers), accepted when the baseline has it."""
+        from pytest_queryplan.core.checks.verdict import Reason
+
+        table = mark.node.relation_name or "?"
+        kind = Reason.ORDERED_WALK if mark.reason == Reason.ORDERED_WALK else verdict.kind
+        finding = Finding.of(str(kind), table, offense.query, condition(mark), level, rootdir)
+        filtered = mark.node.filter or ""
+        finding.advice = next(
+            (
+                s.render()
+                for s in verdict.suggestions
+                if s.table == table and getattr(s, "condition", "") == filtered
+            ),
+            "",
+        )
+        if self.accepted(finding):
+            finding.level = "accepted"
+        return finding
 
     def detail(self, verdict: Verdict, offense: Any) -> dict[str, Any]:
         """A finding's text and marked plan, for a report that draws it."""
@@ -421,13 +458,32 @@ class TestWatch:
         text = render(one, self.defaults.verbose)
         return verdict_detail(one, text, str(self.item.config.rootpath))
 
+    def tests_loop(self, repeat: Repeat, queries: Sequence[ExplainedQuery], threshold: int) -> bool:
+        """Whether the repetition is the test's: no one call the test made into the code
+        under test ran the statement ``threshold`` times (each run its own call, as a
+        test calling ``add_child()`` in a loop). Left out under scope ``app``; scope
+        ``all`` still reports it."""
+        if self.run.scope == GuardScope.ALL:
+            return False
+        runs = [
+            q.call
+            for q in queries
+            if q.site == repeat.call_site and shape_of(q.sql) == repeat.shape
+        ]
+        if not runs or 0 in runs:  # a run outside any call by the test: not known
+            return False
+        return max(Counter(runs).values()) < threshold
+
     def nplusone_failures(self) -> list[str]:
         """The same statement shape from the same line, run at least the threshold times."""
         run = self.run
         threshold = run.nplusone_threshold
         if self.spec is not None and self.spec.allow_repeats is not None:
             threshold = max(threshold, self.spec.allow_repeats + 1)
-        others = [ExplainedQuery(sql, None, "", site=site) for sql, (site, _) in self.statements]
+        others = [
+            ExplainedQuery(sql, None, "", site=found[0], call=found[2] if len(found) > 2 else 0)
+            for sql, found in self.statements
+        ]
         queries = [*self.captured, *others]
         found = repeats(((shape_of(q.sql), q.site, q.sql) for q in queries), threshold)
         rootdir = str(self.item.config.rootpath)
@@ -435,6 +491,9 @@ class TestWatch:
         for repeat in found:
             if self.left_out(repeat.call_site):  # test code's: a count in the summary
                 self.record.leave_out(repeat.kind)
+                continue
+            if self.tests_loop(repeat, queries, threshold):
+                self.record.leave_out(f"{repeat.kind} (the test's loop)")
                 continue
             if repeat.kind == NPLUSONE_KINDS[0]:  # a read: name the relation it follows
                 repeat = replace(repeat, relation=self.relation(repeat))

@@ -74,3 +74,19 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.pk} of customer {self.customer_id}"
+
+
+class Article(models.Model):
+    """A blog article, soft-deleted (issue 21's advice: a boolean filter, an OR of
+    sub-queries, an OR one index serves)."""
+
+    title = models.CharField(max_length=100)
+    # Deliberately unindexed: a flag most rows share (WHERE NOT is_removed).
+    is_removed = models.BooleanField(default=False)
+    author_id = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["author_id"], name="article_author_idx")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -164,3 +164,49 @@ def test_results_read_back() -> None:
             ("t.py::a",),
         )
     ]
+
+
+def test_every_call_site_and_the_suggestion_reach_the_result(
+    validator: jsonschema.Draft4Validator,
+) -> None:
+    """Issue 21: a finding run from two application lines (and from the tests' lines) is
+    one result at its first line, every other line in ``relatedLocations``; a warning's
+    suggestion is in its message, as in the JSON report's finding."""
+    from pytest_queryplan.core.report.ci import sarif_results
+    from pytest_queryplan.core.report.groups import finding_groups
+    from pytest_queryplan.core.report.session import SessionReport
+
+    advice = "Suggestion (tried: ...): a btree index on shop_book (price, id):"
+    base = {
+        "kind": "ordered-walk-filtered",
+        "table": "shop_book",
+        "sql": SQL,
+        "filter": "(price = ?)",
+        "level": "warn",
+        "count": 1,
+    }
+    report = SessionReport()
+    report.findings = [
+        {**base, "test": "t.py::a", "site": VIEW.to_dict(), "advice": advice,
+         "test_site": CallSite("/work/main/t.py", 5, "a").to_dict()},
+        {**base, "test": "t.py::b", "site": CallSite("/work/main/shop/api.py", 9, "f").to_dict(),
+         "test_site": CallSite("/work/main/t.py", 9, "b").to_dict()},
+    ]  # fmt: skip
+    (group,) = finding_groups(report.findings)
+    assert [s["line"] for s in group["sites"]] == [9, 30]
+    assert [s["line"] for s in group["test_sites"]] == [5, 9]
+    assert group["advice"] == advice
+    doc = to_sarif(sarif_results(report), tool_version="1", rootdir_uri=ROOT)
+    validator.validate(doc)
+    (result,) = doc["runs"][0]["results"]
+    assert result["message"]["text"].endswith("\n" + advice)
+    related = [
+        (r["physicalLocation"]["artifactLocation"]["uri"], r["message"]["text"])
+        for r in result["relatedLocations"]
+    ]
+    assert related == [
+        ("shop/views.py", "another call site"),
+        ("t.py", "a test's line"),
+        ("t.py", "a test's line"),
+    ]
+    assert merge_sarif([doc]) == doc

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pytest_queryplan.core.checks.query import ExplainedQuery
-from pytest_queryplan.db.sites import SiteFinder, Sites
+from pytest_queryplan.db.sites import SiteFinder
 from pytest_queryplan.dialects import connection_for
 from pytest_queryplan.errors import QueryPlanAssertionError, QueryPlanUsageError
 
@@ -55,15 +55,16 @@ def is_explainable(sql: str) -> bool:
 def capture_queries(
     using: str,
     sites: SiteFinder | None = None,
-    statements: list[tuple[str, Sites]] | None = None,
+    statements: list[tuple[str, tuple[Any, ...]]] | None = None,
     on_ddl: Callable[[], None] | None = None,
 ) -> Iterator[list[ExplainedQuery]]:
     """Record explainable statements run on connection ``using`` inside the block, by
     this thread and by the others (see the module's docstring).
 
     ``sites`` finds each statement's application (and test) line; ``statements``, when
-    given, also receives every other statement's SQL and lines (an INSERT run once per
-    row is a repeated query too, though EXPLAIN has nothing to say about it); ``on_ddl``
+    given, also receives every other statement's SQL and (lines, call by the test) (an
+    INSERT run once per row is a repeated query too, though EXPLAIN has nothing to say
+    about it); ``on_ddl``
     is called when the block changes the schema.
     """
     connection = connection_for(using)  # an unknown alias is a one-line usage error
@@ -71,24 +72,41 @@ def capture_queries(
 
     def record(execute: Wrapper, sql: str, params: Any, many: bool, context: Any) -> Any:
         if isinstance(sql, str):
-            found = sites(sys._getframe(1)) if sites is not None else (None, None)
+            frame = sys._getframe(1)
+            found = sites(frame) if sites is not None else (None, None)
+            call = sites.call(frame) if sites is not None and hasattr(sites, "call") else 0
             if is_explainable(sql):
                 first = params
                 if many:
                     # executemany: the first parameter set stands for all of them.
                     first = next(iter(params), None) if params is not None else None
-                query = ExplainedQuery(sql, first, using, site=found[0], test_site=found[1])
+                # A QuerySet the test built and the application ran: asked only where the
+                # two lines differ (the test's own queries are test code's anyway).
+                given = found[1] is not None and hasattr(sites, "built_by_test")
+                query = ExplainedQuery(
+                    sql,
+                    first,
+                    using,
+                    site=found[0],
+                    test_site=found[1],
+                    call=call,
+                    by_test=given and bool(sites.built_by_test(frame)),
+                )
                 captured.append(query)
             else:
                 if statements is not None:
-                    statements.append((sql, found))
+                    statements.append((sql, (*found, call)))
                 if on_ddl is not None and is_ddl(sql):
                     on_ddl()
         return execute(sql, params, many, context)
 
     others = _OtherThreads(using, record)
-    with connection.execute_wrapper(record), others:
-        yield captured
+    try:
+        with connection.execute_wrapper(record), others:
+            yield captured
+    finally:
+        if sites is not None and hasattr(sites, "forget"):
+            sites.forget()
 
 
 class _OtherThreads:

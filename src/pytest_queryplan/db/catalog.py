@@ -89,6 +89,11 @@ class DjangoCatalog:
     def column_types(self, table: str) -> dict[str, str]:
         return self._once("types", table, lambda: self.backend.column_types(table))
 
+    def table_rows(self, table: str) -> float | None:
+        """The planner's row count of ``table`` (None where the backend cannot say)."""
+        rows = getattr(self.backend, "table_rows", None)
+        return self._once("rows", table, lambda: rows(table)) if rows is not None else None
+
     def field_names(self, table: str) -> dict[str, str]:
         return self._once("fields", table, lambda: _field_names(table))
 

@@ -7,11 +7,14 @@ standard library; what is left is the project's own code.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import sysconfig
+import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from pytest_queryplan.core.report.callsite import (
     CallSite,
@@ -22,6 +25,31 @@ from pytest_queryplan.core.report.callsite import (
 )
 
 Sites = tuple[CallSite | None, CallSite | None]
+#: The compiler's methods that run a statement (its ``self.query`` is what runs).
+_COMPILING = frozenset({"execute_sql", "has_results"})
+
+
+def _leaves(where: Any, negated: bool = False) -> list[tuple[bool, Any]]:
+    """A WHERE tree's conditions, each with whether a NOT is above it."""
+    negated = negated != bool(getattr(where, "negated", False))
+    children = getattr(where, "children", None)
+    if children is None or not hasattr(where, "connector"):
+        return [(negated, where)]
+    return [leaf for child in children for leaf in _leaves(child, negated)]
+
+
+def _conditions_given(query: Any, test: FrameType, call: FrameType) -> bool:
+    from django.db.models.query import QuerySet
+
+    ran = _leaves(query.where)
+    if not ran:
+        return False
+    code = call.f_code
+    count = code.co_argcount + code.co_kwonlyargcount
+    arguments = [call.f_locals.get(name) for name in code.co_varnames[:count]]
+    held = [v for v in [*test.f_locals.values(), *arguments] if isinstance(v, QuerySet)]
+    given = [leaf for qs in held for leaf in _leaves(qs.query.where)]
+    return all(leaf in given for leaf in ran)
 
 
 def library_roots() -> list[str]:
@@ -44,6 +72,8 @@ class SiteFinder:
     def __init__(self, is_test: Callable[[str], bool] | None = None) -> None:
         self.is_test = is_test
         self.skip: Prefixes | None = None  # made on first use: Django may not be loaded yet
+        self.numbers = itertools.count(1)
+        self.local = threading.local()  # per thread: the last call the test made, its number
 
     def __call__(self, frame: FrameType | None = None) -> Sites:
         if self.skip is None:
@@ -52,3 +82,47 @@ class SiteFinder:
         site = app_frame(frames, skip_roots=self.skip)
         test = first_test_frame(frames, self.is_test) if self.is_test is not None else None
         return site, (test if test != site else None)
+
+    def call(self, frame: FrameType | None) -> int:
+        """Which call by the test ``frame`` runs in: the frame the test's own frame called
+        (the entry into the code under test), numbered. The same number for every
+        statement of one call, a new one for the next call, even from the same line of a
+        loop; 0 with no test frame. The last entry frame is held (by this thread) until
+        :meth:`forget`, so its identity cannot pass to the next call's frame."""
+        if self.is_test is None:
+            return 0
+        callee, current = None, frame
+        while current is not None and not self.is_test(current.f_code.co_filename):
+            callee, current = current, current.f_back
+        if current is None or callee is None:
+            return 0
+        local = self.local
+        if getattr(local, "entry", None) is not callee:
+            local.entry, local.number = callee, next(self.numbers)
+        return int(local.number)
+
+    def built_by_test(self, frame: FrameType | None) -> bool:
+        """Whether the statement being run is a QuerySet the test built and handed to the
+        code under test: every condition of the Query being compiled is one of a QuerySet
+        the test holds (a local of its frame, or an argument of the call it made). Read
+        from the frames, not recorded at creation: Django has no public hook there, and
+        patching ``QuerySet`` is what this project does not do. Costs a look at three
+        frames' locals (the compiler's, the test's, the call's), only for a statement run
+        from application code inside a test."""
+        if self.is_test is None:
+            return False
+        query, callee, current = None, None, frame
+        while current is not None and not self.is_test(current.f_code.co_filename):
+            if query is None and current.f_code.co_name in _COMPILING:
+                query = getattr(current.f_locals.get("self"), "query", None)
+            callee, current = current, current.f_back
+        if current is None or callee is None or query is None:
+            return False
+        try:
+            return _conditions_given(query, current, callee)
+        except Exception:  # noqa: BLE001 - a condition that cannot be compared: not known
+            return False
+
+    def forget(self) -> None:
+        """Let go of the last entry frame (and everything it holds)."""
+        self.local.entry = None

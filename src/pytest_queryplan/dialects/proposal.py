@@ -13,7 +13,7 @@ Pure: stdlib only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pytest_queryplan.core.checks.modes import Mode
@@ -64,6 +64,8 @@ class IndexProposal:
     title: str
     verified: bool = False
     untried: str = ""
+    #: The Filter it answers, as the plan printed it.
+    condition: str = ""
 
     def as_django(self) -> str:
         fields = ", ".join(f'"{field}"' for field in self.fields)
@@ -93,6 +95,8 @@ class NoProposal:
     table: str
     reason: str
     already: str | None = None
+    #: The Filter it answers, as the plan printed it.
+    condition: str = ""
 
     def render(self) -> str:
         return f"No index suggested for {self.table}: {self.reason}."
@@ -254,7 +258,8 @@ def suggest_for(
             if (table, condition) in found:
                 continue
             proposed = propose(node, catalog, writer)
-            found[(table, condition)] = _tried(proposed, offense, catalog, writer)
+            tried = _tried(proposed, offense, catalog, writer)
+            found[(table, condition)] = replace(tried, condition=condition)
     return tuple(found.values())
 
 

@@ -128,6 +128,11 @@ class Dialect(Protocol):
         """A scan that searches ``info`` without its leading key, which reads it whole."""
         ...
 
+    def ordered_walk(self, node: PlanNode) -> bool:
+        """An index walked whole whose rows reach a LIMIT in the index's order (with the
+        statement's ORDER BY, the walk delivers it and stops early)."""
+        ...
+
     def heap_of(self, node: PlanNode) -> PlanNode | None:
         """The node that reads the table for an index scan that does not (a bitmap's)."""
         ...

@@ -227,18 +227,28 @@ class NoFilteredFullScan:
         candidates = {n.relation_name or "" for nodes in found.values() for n in nodes}
         candidates |= {m.node.relation_name or "" for ms in skipped.values() for m in ms}
         judged = self.judged_tables(candidates, catalog) if candidates else set()
-        offenses, excused = [], []
+        offenses, excused, warnings = [], [], []
         seen: dict[tuple[object, ...], int] = {}
         for query in queries:
             if query.plan is None:
                 continue
             marks = [m for m in skipped.get(id(query), ()) if m.node.relation_name in judged]
-            fine = []
+            fine, ordered = [], []
+            order_by: bool | None = None
             for node in (n for n in found[id(query)] if n.relation_name in judged):
                 walked = dialect.walked_index(node)
                 cover = dialect.existing_cover(node, catalog) if walked else None
                 if cover is not None:  # an index that serves the Filter exists: no finding
                     fine.append(Mark(node, Reason.EXCUSED, cover))
+                elif walked and dialect.ordered_walk(node):
+                    if order_by is None:
+                        order_by = dialect.has_order_by(query.sql)
+                    # The walk delivers the ORDER BY and stops at the LIMIT: served, as
+                    # IndexUsed counts it; how far the Filter makes it read is a warning.
+                    if order_by:
+                        ordered.append(Mark(node, Reason.ORDERED_WALK, walked))
+                    else:  # a LIMIT without an order: any row would do, the walk is waste
+                        marks.append(Mark(node, Reason.FILTERED_INDEX_WALK, walked))
                 elif walked:
                     marks.append(Mark(node, Reason.FILTERED_INDEX_WALK, walked))
                 else:
@@ -254,9 +264,11 @@ class NoFilteredFullScan:
                     offenses.append(Offense(query, tuple(marks)))
             if fine:
                 excused.append(Offense(query, tuple(fine)))
+            if ordered:
+                warnings.append(Offense(query, tuple(ordered)))
         suggestions = ()
-        if self.suggest and offenses:
-            suggestions = dialect.suggest(offenses, catalog)
+        if self.suggest and (offenses or warnings):
+            suggestions = dialect.suggest([*offenses, *warnings], catalog)
         return Verdict(
             self,
             not offenses,
@@ -265,4 +277,5 @@ class NoFilteredFullScan:
             proof=tuple(excused),
             total=len(queries),
             suggestions=suggestions,
+            warnings=tuple(warnings),
         )

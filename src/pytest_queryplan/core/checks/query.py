@@ -27,3 +27,8 @@ class ExplainedQuery:
     mode: str = "forced"
     site: CallSite | None = None
     test_site: CallSite | None = None
+    #: Which call by the test ran it (``db.sites.SiteFinder.call``): the same for every
+    #: statement of one call into the code under test; 0 when unknown.
+    call: int = 0
+    #: A QuerySet the test built, run by application code (its conditions are the test's).
+    by_test: bool = False

@@ -45,6 +45,9 @@ class Reason(StrEnum):
     #: A full read carrying a Filter: the table in storage order, or an index walked whole.
     FILTERED_SEQ_SCAN = "filtered-seq-scan"
     FILTERED_INDEX_WALK = "filtered-index-walk"
+    #: An index (``Mark.index``) walked whole in the statement's ORDER BY under a LIMIT, with
+    #: a Filter: served by the order (as ``IndexUsed`` counts it), read far if rows are rare.
+    ORDERED_WALK = "ordered-walk-filtered"
     #: The index scanned, but a key column's condition left to a Filter.
     PARTLY_USED = "partly-used"
     #: The index read whole, without searching it.
@@ -75,6 +78,8 @@ class Suggestion(Protocol):
     """An index suggestion, or the reason none is made, as a dialect proposes it."""
 
     table: str
+    #: The Filter it answers, as the plan printed it ("" when unknown).
+    condition: str
 
     def render(self) -> str:
         """The failure message's block for it."""
@@ -129,6 +134,8 @@ class Verdict:
     strays: tuple[Mark, ...] = ()
     #: Index suggestions (or why none is made) for the filtered reads found.
     suggestions: tuple[Suggestion, ...] = ()
+    #: Queries that warn without failing the check (ordered walks under a LIMIT).
+    warnings: tuple[Offense, ...] = ()
     #: Competing indexes that could not be set aside in forced mode: (name, why).
     kept: tuple[tuple[str, str], ...] = ()
     #: The index's table's column types, for hints (when the check asked for them).

@@ -22,6 +22,11 @@ def _site(site: dict[str, Any] | None) -> CallSite | None:
     return None if site is None else CallSite.from_dict(site)
 
 
+def _related(site: dict[str, Any], what: str) -> tuple[CallSite, str]:
+    found = CallSite.from_dict(site)
+    return found, what
+
+
 def finding_message(group: dict[str, Any]) -> str:
     what = group["filter"] or group["sql"]
     if group["kind"] == "repeated-query":
@@ -33,7 +38,15 @@ def finding_message(group: dict[str, Any]) -> str:
             f"{group['table']}: the same write ran {group['runs']} times in one test, one row "
             f"at a time (bulk_create, bulk_update, QuerySet.update()/delete()): {what}"
         )
-    return f"{group['table']} read whole with a Filter (no index served it): {what}"
+    if group["kind"] == "ordered-walk-filtered":
+        text = (
+            f"{group['table']}: an index walked in the ORDER BY's order under a LIMIT, with a "
+            f"Filter it checks row by row (it reads as far as it takes to find the rows): {what}"
+        )
+    else:
+        text = f"{group['table']} read whole with a Filter (no index served it): {what}"
+    advice = group.get("advice") or ""
+    return f"{text}\n{advice}" if advice else text
 
 
 def sarif_results(report: SessionReport) -> list[SarifResult]:
@@ -46,6 +59,10 @@ def sarif_results(report: SessionReport) -> list[SarifResult]:
             _site(group["sites"][0] if group["sites"] else None),
             group["key"],
             tuple(t for t in group["tests"] if t not in group["accepted"]),
+            (
+                *(_related(site, "another call site") for site in group["sites"][1:]),
+                *(_related(site, "a test's line") for site in group.get("test_sites", [])),
+            ),
         )
         for group in finding_groups(report.findings)
         if group["level"] != "accepted"

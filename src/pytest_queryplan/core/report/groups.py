@@ -35,14 +35,22 @@ def finding_groups(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "filter": found["filter"],
                 "levels": set(),
                 "sites": {},
+                "test_sites": {},
                 "tests": set(),
                 "accepted": set(),
                 "runs": 0,
             },
         )
         group["levels"].add(found["level"])
-        if found.get("site") is not None:
-            group["sites"][_site_key(found["site"])] = found["site"]
+        for site in found.get("sites") or [found.get("site")]:
+            if site is not None:
+                group["sites"][_site_key(site)] = site
+        for site in found.get("test_sites") or [found.get("test_site")]:
+            if site is not None:
+                group["test_sites"][_site_key(site)] = site
+        advice = found.get("advice") or ""
+        if advice and (group.get("advice_test") is None or found["test"] < group["advice_test"]):
+            group["advice"], group["advice_test"] = advice, found["test"]
         group["tests"].add(found["test"])
         if found["level"] == "accepted":
             group["accepted"].add(found["test"])
@@ -57,9 +65,12 @@ def finding_groups(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         levels = group.pop("levels")
         group["level"] = next(level for level in _LEVEL_ORDER if level in levels)
         group["sites"] = [group["sites"][k] for k in sorted(group["sites"])]
+        group["test_sites"] = [group["test_sites"][k] for k in sorted(group["test_sites"])]
         group["tests"] = sorted(group["tests"])
         group["accepted"] = sorted(group["accepted"])
+        group.setdefault("advice", "")
         group.pop("detail_test", None)
+        group.pop("advice_test", None)
         out.append(group)
     return out
 
@@ -69,7 +80,7 @@ def expand(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for group in groups:
         site = group["sites"][0] if group["sites"] else None
-        for test in group["tests"]:
+        for test in group["tests"]:  # every call site kept: a merge loses none
             level = "accepted" if test in group["accepted"] else group["level"]
             found.append(
                 {
@@ -80,6 +91,9 @@ def expand(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                     "filter": group["filter"],
                     "level": level,
                     "site": site,
+                    "sites": group["sites"],
+                    "test_sites": group.get("test_sites", []),
+                    "advice": group.get("advice", ""),
                     "count": group.get("runs", 1),
                     "detail": group.get("detail"),
                 }

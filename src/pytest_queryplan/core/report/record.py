@@ -45,6 +45,8 @@ class Finding:
     site: dict[str, Any] | None = None
     test_site: dict[str, Any] | None = None
     count: int = 1
+    #: The index suggested (and how it was tried), or why none is, or a rewrite: the text.
+    advice: str = ""
     #: For a report that draws it (``core/html/plans.py``): its text, SQL and marked plan.
     detail: dict[str, Any] | None = None
 

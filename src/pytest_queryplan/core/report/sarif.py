@@ -35,6 +35,13 @@ RULES: dict[str, tuple[str, str]] = {
         "query's WHERE clause. Add an index whose leading columns are the filtered ones, or "
         "allow the table in queryplan_allow_seq_scan when a full read is intended.",
     ),
+    "ordered-walk-filtered": (
+        "An index walked in order under a LIMIT, with a Filter",
+        "The planner walks an index in the ORDER BY's order and stops at the LIMIT, checking "
+        "a Filter row by row: fast while matching rows come early, a read of the whole "
+        "index when they are rare. An index on the filtered columns followed by the ORDER "
+        "BY's searches them and delivers the order.",
+    ),
     "index-not-used": (
         "The expected index was not used",
         "A plan check named an index the planner did not scan for the query.",
@@ -97,6 +104,9 @@ class SarifResult:
     site: CallSite | None
     key: str
     tests: tuple[str, ...] = ()
+    #: The finding's other call sites (application lines, and the tests' lines), each
+    #: with what it is: SARIF ``relatedLocations``.
+    related: tuple[tuple[CallSite, str], ...] = ()
 
 
 def _root(rootdir_uri: str) -> tuple[str, str]:
@@ -157,8 +167,9 @@ def to_sarif(
         site = result.site.relative_to(root_path) if result.site else None
         where = (site.path, site.line) if site else ("", 0)
         ident = (*where, result.kind, result.key, _LEVELS.get(result.level, "note"))
+        related = tuple((s.relative_to(root_path), what) for s, what in result.related)
         if ident not in merged:
-            merged[ident] = (replace(result, site=site), set())
+            merged[ident] = (replace(result, site=site, related=related), set())
         merged[ident][1].update(result.tests)
     kinds = sorted(set(RULES) | {result.kind for result, _ in merged.values()})
     index = {kind: n for n, kind in enumerate(kinds)}
@@ -174,6 +185,11 @@ def to_sarif(
         }
         if result.site:
             item["locations"] = [_location(result.site)]
+        if result.related:
+            item["relatedLocations"] = [
+                {"id": n, **_location(site), "message": {"text": what}}
+                for n, (site, what) in enumerate(result.related, 1)
+            ]
         if tests:
             item["properties"] = {"tests": sorted(tests)}
         out.append(item)
@@ -191,6 +207,14 @@ def to_sarif(
     }
 
 
+def _site_of(location: Mapping[str, Any]) -> CallSite:
+    physical = location.get("physicalLocation", {})
+    path = _local(physical.get("artifactLocation", {}).get("uri", ""))
+    logical = location.get("logicalLocations") or [{}]
+    line = physical.get("region", {}).get("startLine", 0)
+    return CallSite(path, line, logical[0].get("fullyQualifiedName", ""))
+
+
 def results_in(doc: Mapping[str, Any]) -> list[SarifResult]:
     """The results of a log :func:`to_sarif` wrote, read back (for merging shards)."""
     found = []
@@ -198,11 +222,7 @@ def results_in(doc: Mapping[str, Any]) -> list[SarifResult]:
         for item in run.get("results") or []:
             site = None
             for location in item.get("locations", [])[:1]:
-                physical = location.get("physicalLocation", {})
-                path = _local(physical.get("artifactLocation", {}).get("uri", ""))
-                logical = location.get("logicalLocations") or [{}]
-                line = physical.get("region", {}).get("startLine", 0)
-                site = CallSite(path, line, logical[0].get("fullyQualifiedName", ""))
+                site = _site_of(location)
             level = {"error": "fail", "warning": "warn"}.get(item.get("level", ""), "note")
             found.append(
                 SarifResult(
@@ -212,6 +232,10 @@ def results_in(doc: Mapping[str, Any]) -> list[SarifResult]:
                     site=site,
                     key=item.get("partialFingerprints", {}).get(FINGERPRINT, ""),
                     tests=tuple(item.get("properties", {}).get("tests", ())),
+                    related=tuple(
+                        (_site_of(location), location.get("message", {}).get("text", ""))
+                        for location in item.get("relatedLocations", [])
+                    ),
                 )
             )
     return found

@@ -47,6 +47,20 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _LAST_WORD = re.compile(r"\w+$")
+#: Operators whose right-hand string is a pattern (SQL's words and EXPLAIN's ~~).
+_LIKES = {"LIKE", "ILIKE", "~~", "~~*", "!~~", "!~~*"}
+_PATTERN = re.compile(r"^(?P<prefix>[eE]?)'(?P<body>(?:[^']|'')*)'$", re.DOTALL)
+_LITERAL_RUN = re.compile(r"(?:[^%_\\]|\\.)+")
+
+
+def _pattern_shape(text: str) -> str:
+    """A LIKE pattern literal with each run of literal characters as ``?``: ``'%'`` stays
+    ``'%'``, ``'abc%'`` is ``'?%'``, ``'%abc%'`` is ``'%?%'``. A placeholder stays ``?``."""
+    match = _PATTERN.match(text)
+    if match is None:
+        return VALUE
+    return "'" + _LITERAL_RUN.sub(VALUE, match.group("body")) + "'"
+
 
 # Words before a bracket whose contents are a list of values (collapsed to one item).
 _LISTS = {"IN", "ANY", "ALL", "SOME", "ARRAY"}
@@ -87,7 +101,11 @@ def _tokens(text: str) -> list[_Tok]:
                 if len(out) == 1 or out[-2].text[-1] not in _OPERAND_END:
                     space = out.pop().space
             kind = "value"
-        if kind == "value":
+        if kind == "value" and out and out[-1].text.upper() in _LIKES:
+            # A pattern keeps its wildcards: LIKE '%' (every row) and '%x%' (no index can
+            # search it) are other findings than a prefix's LIKE '?%'.
+            out.append(_Tok("value", _pattern_shape(match.group(0)), space))
+        elif kind == "value":
             out.append(_Tok("value", VALUE, space))
         else:
             out.append(_Tok(kind or "other", match.group(0), space))

@@ -95,6 +95,8 @@ def _guard_lines(report: SessionReport) -> list[str]:
             f"{_at(group['sites'])}  [{_plural(len(group['tests']), 'test')}: "
             f"{_tests(group['tests'])}]"
         )
+        if group.get("advice") and group["level"] == "warn":  # a failure's text has it
+            lines += [f"    {line}" for line in group["advice"].splitlines()]
     if left_out:
         kinds = ", ".join(f"{number} {kind}" for kind, number in sorted(left_out.items()))
         lines.append(

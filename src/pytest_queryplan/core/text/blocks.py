@@ -64,6 +64,11 @@ def mark_text(mark: Mark) -> str:
         )
     if reason == "full-walk":
         return f"<-- {mark.index} read whole: no Index Cond"
+    if reason == "ordered-walk-filtered":
+        return (
+            f"<-- {mark.index} walked in the ORDER BY's order up to the LIMIT, with a Filter: "
+            "it reads as far as it takes to find the rows"
+        )
     if reason == "filtered-index-walk":
         return f"<-- whole index {mark.index} walked with a Filter (no Index Cond)"
     return f"<-- {reason}"
@@ -111,8 +116,14 @@ def queries_text(offenses: Sequence[Offense], verbose: bool) -> list[str]:
 
 
 def suggestion_lines(verdict: Verdict) -> list[str]:
+    """The suggestions for the queries the text shows (a suggestion that names the Filter
+    it answers is shown only with a query that has it)."""
+    shown = {(m.node.relation_name, m.node.filter) for o in verdict.offenses for m in o.marks}
     lines = []
     for found in verdict.suggestions:
+        condition = getattr(found, "condition", "")
+        if condition and (found.table, condition) not in shown:
+            continue
         lines += ["", found.render()]
     return lines
 

@@ -33,6 +33,12 @@ def findings(verdict: Verdict, verbose: bool) -> list[str]:
             f"Forbidden plan nodes ({', '.join(check.node_types)}){where} in "
             f"{len(offenses)} query plan(s)."
         )
+    elif ordered_walks(verdict):
+        head = (
+            f"An index walked in order under a LIMIT, with a Filter{where}, in "
+            f"{len(offenses)} query plan(s): it delivers the ORDER BY and stops at the LIMIT, "
+            "but where few rows match the Filter it reads far (a warning, not a failure)."
+        )
     else:
         head = (
             f"Tables read whole with a Filter{where} in {len(offenses)} query plan(s): a "
@@ -40,13 +46,25 @@ def findings(verdict: Verdict, verbose: bool) -> list[str]:
         )
     lines = [head, mode_line(verdict)] + queries_text(offenses, verbose)
     lines += suggestion_lines(verdict)
-    if verdict.kind == "filtered-full-read":
+    if ordered_walks(verdict):
+        lines += [
+            "",
+            "Hint: an index on the filtered columns followed by the ORDER BY's searches the "
+            "rows and delivers them in order.",
+        ]
+    elif verdict.kind == "filtered-full-read":
         lines += [
             "",
             "Hint: add an index for the filter, or exempt a table that is honestly read "
             "whole with allow_seq_scan=[...] (or ini queryplan_allow_seq_scan).",
         ]
     return lines
+
+
+def ordered_walks(verdict: Verdict) -> bool:
+    """Whether every mark is an ordered walk under a LIMIT (a warning's text)."""
+    marks = [m for o in verdict.offenses for m in o.marks]
+    return bool(marks) and all(m.reason == "ordered-walk-filtered" for m in marks)
 
 
 def unknown_table(verdict: Verdict) -> list[str]:

@@ -65,6 +65,12 @@ WHERE t.relname = %s AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
 _PREPARED = "SELECT 1 FROM pg_prepared_statements WHERE name = %s"
+# The planner's row count of a table: -1 (15+) or 0 before its first ANALYZE or VACUUM.
+_TABLE_ROWS = """
+SELECT t.reltuples FROM pg_class t
+WHERE t.relname = %s AND t.relkind IN ('r', 'p')
+  AND t.relnamespace = ANY(SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(true)))
+"""
 _IN_PATH = (
     "relnamespace = ANY(SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(true)))"
 )
@@ -276,6 +282,11 @@ class PostgreSQLBackend:
 
     def column_types(self, table: str) -> dict[str, str]:
         return dict(self.runner().read(_COLUMN_TYPES, [table]))
+
+    def table_rows(self, table: str) -> float | None:
+        """The planner's row count of ``table``, or None before it has statistics."""
+        rows = list(self.runner().read(_TABLE_ROWS, [table]))
+        return float(rows[0][0]) if rows and rows[0][0] and rows[0][0] > 0 else None
 
     def attached_indexes(self, name: str) -> frozenset[str]:
         return self.partition_layout(name)[0]

@@ -201,6 +201,13 @@ def _under_limit(node: PlanNode) -> bool:
     return parent is not None
 
 
+def ordered_walk(node: PlanNode) -> bool:
+    """An index walked whole (no Index Cond) whose rows reach a Limit in its order: it
+    delivers an ORDER BY and stops at the LIMIT (the statement must have the ORDER BY)."""
+    walks = node.node_type in ("Index Scan", "Index Only Scan")
+    return walks and node.index_cond is None and _under_limit(node)
+
+
 def service(
     node: PlanNode,
     keys: Sequence[str],

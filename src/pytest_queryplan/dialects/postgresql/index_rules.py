@@ -134,14 +134,14 @@ class Reader:
         if node.kind == "any" and node.args[0].kind == "op":  # PostgreSQL 18: ANY (x = ...)
             return self.classify(node.args[0])
         if node.kind == "or":
-            return ("or-condition", shown)
+            return self.either(node, shown)
         if _has(node, "subplan", "SubPlan"):  # InitPlans run once: their values are fine
             return ("subquery", shown)
         boolean = node.args[0] if node.kind == "not" else node
         if boolean.kind == "column":  # a boolean column, or NOT one: col = true / false
             if not self.is_own(boolean):
                 return ("no-column", shown)
-            return Use(boolean.unqualified(), "eq", "btree")
+            return Use(boolean.unqualified(), "eq", "btree", operator="boolean")
         if node.kind == "is":
             key, role = self.key_of(node.args[0]), _IS_ROLES.get(node.text)
             if key is None or role is None:
@@ -150,6 +150,22 @@ class Reader:
         if node.kind == "op" and len(node.args) == 2:
             return self.comparison(node, shown)
         return self.refuse(node, shown)
+
+    def either(self, node: Expr, shown: str) -> Use | Refusal:
+        """An OR: one index serves it when every branch searches the same key the same way
+        (a BitmapOr of one index: four ``path <@ ...`` on one GiST); an OR of sub-plans is
+        a UNION's to split; any other OR needs an index per branch."""
+        branches = [self.classify(branch) for branch in node.args]
+        uses = [b for b in branches if isinstance(b, Use)]
+        if uses and len(uses) == len(branches):
+            ways = {(to_sql(u.key), u.method, u.opclass) for u in uses}
+            if len(ways) == 1 and all(u.operator != "boolean" for u in uses):
+                first = uses[0]
+                role = first.role if len({u.role for u in uses}) == 1 else "range"
+                return Use(first.key, role, first.method, first.opclass, "OR")
+        if all(isinstance(b, tuple) and b[0] == "subquery" for b in branches):
+            return ("or-subqueries", shown)
+        return ("or-condition", shown)
 
     def refuse(self, node: Expr, shown: str) -> Refusal:
         return ("expression" if self.own_columns(node) else "no-column", shown)

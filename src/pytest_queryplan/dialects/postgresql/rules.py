@@ -88,6 +88,9 @@ class ModelRules:
     def skips_leading_key(self, node: PlanNode, info: IndexInfo) -> bool:
         return conditions.skips_leading_key(node, info)
 
+    def ordered_walk(self, node: PlanNode) -> bool:
+        return conditions.ordered_walk(node)
+
     def index_scans(self, plan: Plan, names: Collection[str]) -> list[PlanNode]:
         return conditions.index_scans(plan, names)
 

@@ -44,6 +44,12 @@ _EXPLAINED = {
     "not-equal": "an index cannot look up <> or NOT IN ({d})",
     "column-comparison": "it compares columns of the same row ({d}); no index serves that",
     "or-condition": "the condition is an OR ({d}): each branch needs an index of its own",
+    "or-subqueries": "the condition is an OR of sub-queries ({d}), checked row by row for "
+    "every row: no index serves an OR across sub-plans. Rewrite it as a UNION, one query per "
+    "branch (QuerySet.union(), or Q objects split into two querysets), so each branch's IN "
+    "(subquery) is searched through the index on its own column (the primary key, for an "
+    "id IN (...))",
+    "boolean-only": "{d}",
     "expression": "it filters on an expression ({d}); only an index on that exact expression "
     "could serve it",
     "volatile": "it compares with a volatile function's result ({d}), which no index scan uses",
@@ -127,12 +133,16 @@ class IndexSuggestion:
             lines.append(f"from django.db.models.functions import {', '.join(functions)}")
         return lines
 
-    def render(self, verified: bool = False) -> str:
-        """The failure message's block: what to add, as Django and as SQL."""
+    def render(self, verified: bool = False, ordered: bool = False) -> str:
+        """The failure message's block: what to add, as Django and as SQL. ``verified``
+        says what the trial proved: the planner searched the index (with an Index Cond,
+        and for ``ordered`` with no sort above it) on this test's data."""
         if verified:
+            delivered = ", delivering the ORDER BY without a sort" if ordered else ""
             status = (
                 "tried: PostgreSQL searched it when it was created inside the rolled-back "
-                "savepoint, on this test's data; check it at production volume"
+                f"savepoint, on this test's data (an Index Cond on it{delivered}: proof "
+                "the planner can use it, not that it is faster); check it at production volume"
             )
         else:
             status = "unverified: not tried on the planner; check it against production data"
@@ -150,6 +160,8 @@ class NoSuggestion:
     table: str
     reason: str
     detail: str
+    #: The Filter it answers, as the plan printed it.
+    condition: str = ""
 
     def render(self) -> str:
         return explain_no_suggestion(self)
@@ -159,6 +171,33 @@ def explain_no_suggestion(no: NoSuggestion) -> str:
     """One sentence for a failure message: why no index is suggested, with the facts."""
     why = _EXPLAINED.get(no.reason, "{d}").format(d=no.detail)
     return f"No index suggested for {no.table}: {why}."
+
+
+def boolean_advice(condition: str, kept: float | None = None, total: float | None = None) -> str:
+    """Why no plain index on a boolean alone: a partial index where the rows kept are
+    few, nothing where most rows pass; the planner's estimates decide, when known."""
+    head = (
+        f"it filters on a boolean column alone ({condition}): a plain btree on a two-valued "
+        "column serves almost nothing"
+    )
+    partial = (
+        f"a partial index (condition: {condition}) on the columns the query searches or "
+        "orders by would serve it"
+    )
+    if kept is None or not total or total <= 0:
+        return (
+            f"{head}. Where the rows it keeps are few, {partial}; where most rows pass it "
+            "(a soft-delete flag), no index helps and reading the table is right "
+            "(allow_seq_scan=[...])"
+        )
+    share = kept / total
+    said = f"the planner expects {kept:.0f} of {total:.0f} rows ({share:.0%}) to pass it"
+    if share > 0.2:
+        return (
+            f"{head}, and {said}: no index would help, reading the table is right "
+            "(allow_seq_scan=[...])"
+        )
+    return f"{head}; {said}, so {partial}"
 
 
 def _label(key: IndexKey) -> str:
@@ -195,6 +234,9 @@ def propose(
     if not uses:
         reason, detail = refusals[0] if refusals else ("no-column", filter_text)
         return NoSuggestion(table, reason, detail)
+    if all(use.operator == "boolean" for use in uses):
+        # A btree on a two-valued flag ("WHERE NOT is_removed") serves almost nothing.
+        return NoSuggestion(table, "boolean-only", boolean_advice(filter_text))
     method, chosen = choose(uses, _MAX_KEYS)
     covering = served_by(uses, chosen, method, [i for i in existing if i.table == table])
     if covering is not None:

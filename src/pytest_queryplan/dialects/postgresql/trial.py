@@ -10,13 +10,20 @@ passes over becomes the reason no index is suggested.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pytest_queryplan.core.checks.modes import Mode
-from pytest_queryplan.core.checks.verdict import FULL_READS
+from pytest_queryplan.core.checks.verdict import FULL_READS, Reason
 from pytest_queryplan.dialects.postgresql.expressions import quote
-from pytest_queryplan.dialects.postgresql.suggest import IndexSuggestion, NoSuggestion, propose
+from pytest_queryplan.dialects.postgresql.order import sorts_above
+from pytest_queryplan.dialects.postgresql.suggest import (
+    IndexKey,
+    IndexSuggestion,
+    NoSuggestion,
+    boolean_advice,
+    propose,
+)
 
 if TYPE_CHECKING:
     from pytest_queryplan.core.checks.dialect import Catalog
@@ -32,9 +39,17 @@ class Suggested:
     suggestion: IndexSuggestion
     verified: bool
     untried: str = ""
+    #: The Filter it answers, as the plan printed it.
+    condition: str = ""
+    #: An ordered walk's suggestion: the index must also deliver the ORDER BY.
+    ordered: bool = False
+
+    @property
+    def table(self) -> str:
+        return self.suggestion.table
 
     def render(self) -> str:
-        text = self.suggestion.render(verified=self.verified)
+        text = self.suggestion.render(verified=self.verified, ordered=self.ordered)
         return f"{text}\n    (not tried: {self.untried})" if self.untried else text
 
 
@@ -77,15 +92,58 @@ def suggest_for(offenses: Iterable[Offense], catalog: Catalog) -> tuple[object, 
         for mark in offense.marks:
             node = mark.node
             table, condition = node.relation_name, node.filter
-            if mark.reason not in FULL_READS or not table or not condition:
+            ordered = mark.reason == Reason.ORDERED_WALK
+            if (mark.reason not in FULL_READS and not ordered) or not table or not condition:
                 continue
             if (table, condition) in found:
                 continue
             proposal = _proposal(node, catalog)
+            if isinstance(proposal, NoSuggestion) and proposal.reason == "boolean-only":
+                proposal = _with_statistics(proposal, node, catalog)
+            if ordered and isinstance(proposal, IndexSuggestion):
+                proposal = _then_order(proposal, mark.index or "", catalog)
             if isinstance(proposal, IndexSuggestion):
-                proposal = _tried(proposal, offense, catalog)
-            found[(table, condition)] = proposal
+                proposal = _tried(proposal, offense, catalog, ordered)
+            found[(table, condition)] = replace(proposal, condition=condition)
     return tuple(found.values())
+
+
+def _with_statistics(no: NoSuggestion, node: PlanNode, catalog: Catalog) -> NoSuggestion:
+    """A boolean filter's advice with the planner's estimates: rows kept against the
+    table's rows (``pg_class.reltuples``, when the table has statistics)."""
+    table_rows = getattr(catalog, "table_rows", None)
+    total = table_rows(no.table) if table_rows is not None else None
+    kept = node.raw.get("Plan Rows")
+    if total is None or kept is None:
+        return no
+    return replace(no, detail=boolean_advice(node.filter or "", float(kept), total))
+
+
+def _then_order(
+    suggestion: IndexSuggestion, walked: str, catalog: Catalog
+) -> IndexSuggestion | NoSuggestion:
+    """For an index walked in the ORDER BY under a LIMIT: the Filter's keys, then the walked
+    index's keys (the order it delivered), so one search finds the rows in that order."""
+    info = next(iter(catalog.index_info([walked])), None)
+    if info is None or suggestion.method != "btree" or info.method != "btree":
+        return suggestion
+    fields = catalog.field_names(suggestion.table)
+    have = {key.column for key in suggestion.keys}
+    extra = tuple(IndexKey(c, None, fields.get(c)) for c in info.columns if c not in have)
+    if not extra or any(not c.isidentifier() for c in info.columns):
+        return suggestion  # an expression key: no plain column to add
+    keys = (*suggestion.keys, *extra)
+    signature = (
+        suggestion.table,
+        "btree",
+        tuple((k.column, k.opclass, k.expression) for k in keys),
+    )
+    labels = [k.field or k.column for k in keys]
+    existing = [i.name for i in catalog.indexes_on([suggestion.table])]
+    name = catalog.index_names.name_for(
+        signature, suggestion.table, labels, "idx", reserved=existing
+    )
+    return replace(suggestion, keys=keys, name=name)
 
 
 #: Raised (inside the savepoint) when the new index cannot be used in this transaction.
@@ -99,7 +157,9 @@ _UNUSABLE = (
 )
 
 
-def _tried(suggestion: IndexSuggestion, offense: Offense, catalog: Catalog) -> object:
+def _tried(
+    suggestion: IndexSuggestion, offense: Offense, catalog: Catalog, ordered: bool = False
+) -> object:
     create = [
         # A deferred foreign-key check the test queued would make CREATE INDEX refuse
         # ("pending trigger events"); run it now, inside the savepoint only.
@@ -114,10 +174,12 @@ def _tried(suggestion: IndexSuggestion, offense: Offense, catalog: Catalog) -> o
         reason = str(exc).splitlines()[0].removeprefix("PostgreSQL could not EXPLAIN the query: ")
         if "queryplan: indcheckxmin" in reason:
             reason = _UNUSABLE
-        return Suggested(suggestion, verified=False, untried=reason)
+        return Suggested(suggestion, verified=False, untried=reason, ordered=ordered)
     scans = [node for node in plan.nodes() if node.index_name == suggestion.name]
-    if any(node.index_cond for node in scans):
-        return Suggested(suggestion, verified=True)
+    # For an ordered walk, proven only when the new index also delivers the order: no sort
+    # re-orders what it found.
+    if any(node.index_cond and not (ordered and sorts_above(node)) for node in scans):
+        return Suggested(suggestion, verified=True, ordered=ordered)
     return NoSuggestion(
         suggestion.table,
         "planner-declined",
