@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pytest_queryplan.core.checks.modes import Mode
 from pytest_queryplan.core.checks.verdict import FULL_READS, Reason
 from pytest_queryplan.dialects.postgresql.expressions import quote
-from pytest_queryplan.dialects.postgresql.order import sorts_above
+from pytest_queryplan.dialects.postgresql.rules import sorts_above
 from pytest_queryplan.dialects.postgresql.suggest import (
     IndexKey,
     IndexSuggestion,
