@@ -12,7 +12,7 @@ SQL; anything it cannot attribute is left out rather than guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 _TOKEN_TEMPLATE = r"""\s+|(?P<str>'(?:STRBODY)*')|(?P<qid>"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\])
     |(?P<num>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<param>\?\d*|%s|%\(\w+\)s|:\w+|\$\d+)
@@ -213,23 +213,28 @@ def render(tokens: Iterable[Token]) -> str:
     return "".join(out)
 
 
-def referenced_aliases(tokens: list[Token]) -> set[str]:
-    """Names used as ``name.column`` in ``tokens``, outside nested SELECTs."""
-    found: set[str] = set()
-    depth_select: list[bool] = []
+def outside_subqueries(tokens: list[Token]) -> Iterator[int]:
+    """Indexes of the tokens outside every nested SELECT (or WITH), brackets themselves
+    left out: what a statement's own conditions are made of."""
+    nested: list[bool] = []
     skip = 0
     for i, token in enumerate(tokens):
         if token[1] == "(":
             inner = i + 1 < len(tokens) and _upper(tokens[i + 1]) in ("SELECT", "WITH")
-            depth_select.append(inner)
+            nested.append(inner)
             skip += inner
-            continue
-        if token[1] == ")":
-            if depth_select and depth_select.pop():
+        elif token[1] == ")":
+            if nested and nested.pop():
                 skip -= 1
-            continue
-        if skip:
-            continue
+        elif not skip:
+            yield i
+
+
+def referenced_aliases(tokens: list[Token]) -> set[str]:
+    """Names used as ``name.column`` in ``tokens``, outside nested SELECTs."""
+    found: set[str] = set()
+    for i in outside_subqueries(tokens):
+        token = tokens[i]
         if (
             _is_name(token)
             and i + 2 < len(tokens)
@@ -248,19 +253,9 @@ def referenced_columns(tokens: list[Token], alias: str | None) -> set[str]:
     """Columns named in ``tokens``: ``alias.col`` ones, and unqualified names (which the
     caller attributes to the only table in scope)."""
     cols: set[str] = set()
-    nested: list[bool] = []
-    skip = 0
-    for i, token in enumerate(tokens):
-        if token[1] == "(":
-            inner = i + 1 < len(tokens) and _upper(tokens[i + 1]) in ("SELECT", "WITH")
-            nested.append(inner)
-            skip += inner
-            continue
-        if token[1] == ")":
-            if nested and nested.pop():
-                skip -= 1
-            continue
-        if skip or not _is_name(token):
+    for i in outside_subqueries(tokens):
+        token = tokens[i]
+        if not _is_name(token):
             continue
         if i + 1 < len(tokens) and tokens[i + 1][1] in (".", "("):
             continue  # a qualifier or a function name

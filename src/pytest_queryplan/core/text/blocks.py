@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from pytest_queryplan.core.checks.modes import Mode
+from pytest_queryplan.core.checks.verdict import Reason
 from pytest_queryplan.core.text.sql import format_sql
 
 if TYPE_CHECKING:
@@ -37,41 +38,29 @@ def count(number: int, one: str, many: str) -> str:
     return f"{number} {one if number == 1 else many}"
 
 
+#: What a plan line's mark says, by reason (``{index}``/``{detail}``: the mark's).
+_MARK_TEXT = {
+    Reason.SEQ_SCAN: "<-- sequential scan, not {index}",
+    Reason.OTHER_INDEX: "<-- {index} used instead",
+    Reason.FORBIDDEN: "<-- forbidden: {index}",
+    Reason.FILTERED_SEQ_SCAN: "<-- sequential scan with a Filter",
+    Reason.USED: "<-- uses {index}",
+    Reason.PARTLY_USED: "<-- {index} scanned, but a key column's condition left to the Filter",
+    Reason.FILTER_LEFT: "<-- Filter checks {index} row by row",
+    Reason.NOT_ASKED: "<-- {index} scanned, but not as the check asked",
+    Reason.RESORTED: "<-- re-sorts the rows {index} delivered",
+    Reason.SKIPPED_LEADING_KEY: "<-- {index} searched without its leading key {detail}: the"
+    " whole index is read (or skipped through)",
+    Reason.FULL_WALK: "<-- {index} read whole: no Index Cond",
+    Reason.ORDERED_WALK: "<-- {index} walked in the ORDER BY's order up to the LIMIT,"
+    " with a Filter: it reads as far as it takes to find the rows",
+    Reason.FILTERED_INDEX_WALK: "<-- whole index {index} walked with a Filter (no Index Cond)",
+}
+
+
 def mark_text(mark: Mark) -> str:
-    reason = mark.reason
-    if reason == "seq-scan":
-        return f"<-- sequential scan, not {mark.index}"
-    if reason == "other-index":
-        return f"<-- {mark.index} used instead"
-    if reason == "forbidden":
-        return f"<-- forbidden: {mark.index}"
-    if reason == "filtered-seq-scan":
-        return "<-- sequential scan with a Filter"
-    if reason == "used":
-        return f"<-- uses {mark.index}"
-    if reason == "partly-used":
-        return f"<-- {mark.index} scanned, but a key column's condition left to the Filter"
-    if reason == "filter-left":
-        return f"<-- Filter checks {mark.index} row by row"
-    if reason == "not-as-asked":
-        return f"<-- {mark.index} scanned, but not as the check asked"
-    if reason == "resorted":
-        return f"<-- re-sorts the rows {mark.index} delivered"
-    if reason == "skipped-leading-key":
-        return (
-            f"<-- {mark.index} searched without its leading key {mark.detail}: the whole index"
-            " is read (or skipped through)"
-        )
-    if reason == "full-walk":
-        return f"<-- {mark.index} read whole: no Index Cond"
-    if reason == "ordered-walk-filtered":
-        return (
-            f"<-- {mark.index} walked in the ORDER BY's order up to the LIMIT, with a Filter: "
-            "it reads as far as it takes to find the rows"
-        )
-    if reason == "filtered-index-walk":
-        return f"<-- whole index {mark.index} walked with a Filter (no Index Cond)"
-    return f"<-- {reason}"
+    template = _MARK_TEXT.get(mark.reason, "<-- {reason}")
+    return template.format(index=mark.index, detail=mark.detail, reason=mark.reason)
 
 
 def query_block(offense: Offense, verbose: bool) -> str:

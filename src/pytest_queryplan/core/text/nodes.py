@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pytest_queryplan.core.checks.verdict import Reason
 from pytest_queryplan.core.text.blocks import (
     count,
     indent,
@@ -64,7 +65,7 @@ def findings(verdict: Verdict, verbose: bool) -> list[str]:
 def ordered_walks(verdict: Verdict) -> bool:
     """Whether every mark is an ordered walk under a LIMIT (a warning's text)."""
     marks = [m for o in verdict.offenses for m in o.marks]
-    return bool(marks) and all(m.reason == "ordered-walk-filtered" for m in marks)
+    return bool(marks) and all(m.reason == Reason.ORDERED_WALK for m in marks)
 
 
 def unknown_table(verdict: Verdict) -> list[str]:
