@@ -170,6 +170,13 @@ class Dialect(Protocol):
         into a parameterised scan of the index), or None."""
         ...
 
+    def parameterised_search(self, node: PlanNode, info: IndexInfo) -> str | None:
+        """The condition a parameterised scan of ``info`` would search its leading key by
+        (``"customer_id = upstream_customer.id"``) when the plan proves the planner can
+        build that scan whatever the statistics (an equi-join of the bare key with another
+        table's column, on a side of the join a parameter can reach), or None."""
+        ...
+
     def join_settings(self) -> tuple[tuple[tuple[str, ...], str], ...]:
         """The planner settings to ask again with, in order, when the leading key is only
         in a join: each (statements for ``Catalog.replan``, how a message names them)."""

@@ -118,11 +118,16 @@ class IndexUsed:
         wanted = resolve_keys(self.keys, info, catalog)
         dialect = catalog.dialect
         proof, partly = self._served(relevant, names, info, dialect, wanted)
-        notes: dict[int, tuple[str, str]] = {}
+        notes: dict[int, tuple[str, str, str | None]] = {}
         if partly:
-            notes, replanned = self._join_retry(relevant, partly, names, info, catalog, wanted)
+            notes, replanned, reasoned = self._join_retry(
+                relevant, partly, names, info, catalog, wanted
+            )
             if replanned:
                 proof, partly = self._served(relevant, names, info, dialect, wanted)
+            if reasoned:
+                proof += tuple(reasoned[id(q)] for q in relevant if id(q) in reasoned)
+                partly = {key: found for key, found in partly.items() if key not in reasoned}
             partly = {
                 key: [_noted(found, notes) for found in services]
                 for key, services in partly.items()
@@ -219,17 +224,22 @@ class IndexUsed:
         info: IndexInfo,
         catalog: Catalog,
         wanted: tuple[str, ...],
-    ) -> tuple[dict[int, tuple[str, str]], bool]:
+    ) -> tuple[dict[int, tuple[str, str, str | None]], bool, dict[int, Offense]]:
         """Forced mode, a scan of the index without its leading key, and that key compared
         in a join elsewhere in the plan (``customer_id = upstream_customer.id``): the index
-        could be searched by a parameterised scan that a small table's statistics made look
-        dear. Ask again with the dialect's settings for it; a plan the index then serves
-        replaces the first. Returns, per offending scan, where the key sat and what was
-        tried, and whether any plan was replaced."""
+        could be searched by a parameterised scan that the statistics made look dear. Ask
+        again with the dialect's settings for it; a plan the index then serves replaces the
+        first. When none does, the plan itself may prove the parameterised scan open to the
+        planner (``Dialect.parameterised_search``): forced mode asks whether the index *can*
+        serve, and row counts decide only whether the planner takes it, so the query is
+        served, its scan marked with the condition that would search it. Returns, per
+        offending scan, where the key sat and what was tried; whether any plan was
+        replaced; and the queries served by that proof."""
         dialect = catalog.dialect
         attempts = dialect.join_settings()
-        notes: dict[int, tuple[str, str]] = {}
+        notes: dict[int, tuple[str, str, str | None]] = {}
         replanned = False
+        reasoned: dict[int, Offense] = {}
         for query in queries:
             bad = partly.get(id(query), ())
             if not bad or not Mode(query.mode).asks_can_serve:
@@ -254,8 +264,54 @@ class IndexUsed:
                     replanned = True
                     break
             else:
-                notes.update({node: (key, "; then ".join(tried)) for node, key in where.items()})
-        return notes, replanned
+                proven = self._parameterised(query, bad, names, info, dialect)
+                if proven is not None:
+                    reasoned[id(query)] = proven
+                    continue
+                said = "; then ".join(tried)
+                for found in bad:
+                    if id(found.node) in where:
+                        searchable = dialect.parameterised_search(found.node, info)
+                        notes[id(found.node)] = (where[id(found.node)], said, searchable)
+        return notes, replanned, reasoned
+
+    def _parameterised(
+        self,
+        query: ExplainedQuery,
+        bad: Sequence[Service],
+        names: frozenset[str],
+        info: IndexInfo,
+        dialect: Dialect,
+    ) -> Offense | None:
+        """The query as served, when every scan of the index that did not serve it lacks
+        only its leading key and the plan proves a parameterised scan could search that key
+        (everything else the scan left, a key in a Filter, a key ``keys=`` asked for, still
+        counts). Not for ``ordered=``: a parameterised scan's rows come in another order."""
+        if self.ordered or query.plan is None:
+            return None
+        searched: dict[int, str] = {}
+        for found in bad:
+            clause = dialect.parameterised_search(found.node, info)
+            if clause is None or not found.keys:
+                return None
+            lead = found.keys[0]
+            as_parameterised = replace(
+                found,
+                skips_leading_key=False,
+                full_walk=False,
+                keys_in_cond=(lead, *(k for k in found.keys_in_cond if k != lead)),
+                keys_unsearched=tuple(k for k in found.keys_unsearched if k != lead),
+            )
+            if not (as_parameterised.serves if self.strict else as_parameterised.asked):
+                return None
+            searched[id(found.node)] = clause
+        marks = tuple(
+            Mark(n, Reason.PARAMETERISED, n.index_name, searched[id(n)])
+            if id(n) in searched
+            else Mark(n, Reason.USED, n.index_name)
+            for n in dialect.index_scans(query.plan, names)
+        )
+        return Offense(query, marks)
 
     def _service(
         self,
@@ -291,11 +347,12 @@ def replace_plan(query: ExplainedQuery, plan: Plan) -> ExplainedQuery:
     return ExplainedQuery(query.sql, query.params, query.using, plan, mode=query.mode)
 
 
-def _noted(found: Service, notes: dict[int, tuple[str, str]]) -> Service:
+def _noted(found: Service, notes: dict[int, tuple[str, str, str | None]]) -> Service:
     note = notes.get(id(found.node))
     if note is None:
         return found
-    return replace(found, join_condition=note[0], retried_with=note[1])
+    where, tried, searchable = note
+    return replace(found, join_condition=where, retried_with=tried, join_searchable=searchable)
 
 
 def resolve_keys(

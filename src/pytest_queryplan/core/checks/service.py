@@ -66,6 +66,10 @@ class Service:
     #: The settings the query was asked again with for that join, when that did not help
     #: ("" when the database refused to ask again).
     retried_with: str | None = None
+    #: The condition a parameterised scan could search that key by, when the plan proves
+    #: one possible (``"customer_id = upstream_customer.id"``); None where it cannot be
+    #: (the preserved side of an outer join, a cast on the key).
+    join_searchable: str | None = None
     #: Where the scan sits when its plan has others of the index (a UNION branch, an
     #: InitPlan), as the dialect words it; None for the plan's own scan.
     place: str | None = None

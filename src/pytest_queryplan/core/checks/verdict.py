@@ -63,6 +63,9 @@ class Reason(StrEnum):
     SKIPPED_LEADING_KEY = "skipped-leading-key"
     #: The node that proved a passing check.
     USED = "used"
+    #: Forced mode: a scan of the index without its leading key, where the plan proves a
+    #: parameterised scan can search that key through a join (``Mark.detail``: by what).
+    PARAMETERISED = "used-parameterised"
     #: An index walked whole with a Filter while an existing index (``Mark.index``) serves
     #: that Filter: the planner's choice for a small table, not a finding.
     EXCUSED = "excused"

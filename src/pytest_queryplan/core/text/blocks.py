@@ -45,6 +45,8 @@ _MARK_TEXT = {
     Reason.FORBIDDEN: "<-- forbidden: {index}",
     Reason.FILTERED_SEQ_SCAN: "<-- sequential scan with a Filter",
     Reason.USED: "<-- uses {index}",
+    Reason.PARAMETERISED: "<-- {index}: a parameterised scan of it can search {detail}"
+    " (the planner drove from it on these statistics)",
     Reason.PARTLY_USED: "<-- {index} scanned, but a key column's condition left to the Filter",
     Reason.FILTER_LEFT: "<-- Filter checks {index} row by row",
     Reason.NOT_ASKED: "<-- {index} scanned, but not as the check asked",

@@ -225,18 +225,23 @@ def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
                 "then read whole (or skipped through), not searched."
             )
         if found.join_condition:
-            lines.append(
-                f"    {found.keys[0]} is compared only in a join, in {found.join_condition}:"
-                f" a parameterised scan of {found.index_name} could search it, but the planner"
-                " drove from the index without it."
-            )
-            if found.retried_with:
+            lead = found.keys[0]
+            if found.join_searchable:
                 lines.append(
-                    f"    Asked again with {found.retried_with} (random reads priced as on a"
-                    " cached database), it still did not: filter on "
-                    f"{found.keys[0]} itself, or load realistic volume (natural mode with"
-                    " queryplan_analyze)."
+                    f"    {lead} is compared only in a join, in {found.join_condition}: a"
+                    f" parameterised scan of {found.index_name} could search it"
+                    f" ({found.join_searchable}), but what else the scan left still counts."
                 )
+            else:
+                lines.append(
+                    f"    {lead} is compared only in a join, in {found.join_condition}, where"
+                    f" no scan of {found.index_name} can take it as a parameter (the join"
+                    " keeps every row of this side, as an outer join's preserved side does,"
+                    f" or {lead} is cast or wrapped there): filter on {lead} itself, or join"
+                    " on the bare column."
+                )
+            if found.retried_with:
+                lines.append(f"    Asked again with {found.retried_with}: no better plan.")
         if found.keys_unsearched:
             lines.append(
                 f"    keys=: the Index Cond narrowed by {keys_text(found.keys_in_cond)}; not "

@@ -87,6 +87,9 @@ class PostgreSQL(ModelRules):
     def join_key(self, node: PlanNode, info: IndexInfo) -> str | None:
         return conditions.join_key(node, info)
 
+    def parameterised_search(self, node: PlanNode, info: IndexInfo) -> str | None:
+        return conditions.parameterised_search(node, info)
+
     def join_settings(self) -> tuple[tuple[tuple[str, ...], str], ...]:
         # Measured on 15 and 18 (issue 16): with enable_seqscan off, the other table's
         # read by a non-indexed column becomes a whole pk walk, which makes driving from

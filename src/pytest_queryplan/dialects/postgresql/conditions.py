@@ -366,3 +366,154 @@ def join_key(node: PlanNode, info: IndexInfo) -> str | None:
             if text and pattern.search(text):
                 return f"{other.label}: {key} {text}"
     return None
+
+
+# Which child of a join may be read by a scan parameterised by the other child's rows, by
+# join type (PostgreSQL prints the outer child first): either child of an inner join; only
+# the nullable side of an outer join; the looked-up side of a semi or anti join. A FULL
+# join allows neither.
+_PARAMETERISABLE = {
+    "Inner": (0, 1),
+    "Left": (1,),
+    "Semi": (1,),
+    "Anti": (1,),
+    "Right": (0,),
+    "Right Semi": (0,),
+    "Right Anti": (0,),
+}
+#: How a child sits under its parent within one query level (not a SubPlan, an InitPlan,
+#: a subquery's scan or an Append's member: a parameter cannot reach across those).
+_SAME_LEVEL = frozenset({"Outer", "Inner"})
+_SCANS = frozenset({"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"})
+
+
+def parameterised_search(node: PlanNode, info: IndexInfo) -> str | None:
+    """The condition a parameterised scan of ``info`` would search its leading key by, when
+    the plan proves PostgreSQL's planner can build that scan whatever the statistics, or None.
+
+    The proof, read from the plan: another node compares the index's leading column, bare
+    (no cast or function on it), with ``=`` to a column of another table read in the same
+    query level (``id = upstream_userprofile.customer_id`` in a primary-key lookup, or a
+    Hash Cond), and the join that brings the two together lets this scan's side be
+    parameterised by the other's (an inner join; the nullable side of an outer join; the
+    inner side of a semi or anti join). For such a clause the planner always makes an index
+    path searched by it (a btree, the column as its leading key), and either table of an
+    inner join can be read first: whether it picks that path is a question of row counts,
+    which forced mode does not ask. Returns ``"customer_id = upstream_customer.id"``."""
+    column = _column(info.columns[0]) if info.method == "btree" and info.columns else None
+    start = heap_of(node) or node
+    alias = start.alias or start.relation_name
+    if column is None or not alias:
+        return None
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    stack = [root]
+    while stack:
+        holder = stack.pop()
+        stack.extend(reversed(holder.children))
+        if holder is node or holder is start:
+            continue
+        for key in _JOIN_CONDITIONS:
+            for part in conjuncts(holder.raw.get(key)):
+                other = _equated(part, alias, column)
+                if other is None:
+                    continue
+                other_alias, other_text = other
+                scan = _scan_of(holder, other_alias)
+                if scan is not None and scan is not start and _joinable(start, scan):
+                    if other_alias is None and _PLAIN_NAME.fullmatch(other_text):
+                        other_text = f"{scan.alias or scan.relation_name}.{other_text}"
+                    return f"{column} = {other_text}"
+    return None
+
+
+def _equated(part: str, alias: str, column: str) -> tuple[str | None, str] | None:
+    """(the other side's alias, None for the holder's own table; its text) when ``part``
+    is ``alias.column = <another table's column>`` either way round."""
+    cond = _Condition(part)
+    lo, hi = cond.strip(0, len(cond.tokens))
+    ops = [i for i in cond.outside(lo, hi) if cond.tokens[i][0] == "op"]
+    if len(ops) != 1 or cond.tokens[ops[0]][1] != "=":
+        return None
+    sides = [cond.strip(lo, ops[0]), cond.strip(ops[0] + 1, hi)]
+    for mine, theirs in (sides, sides[::-1]):
+        if _ref(cond, *mine) != (alias, column):
+            continue
+        ref = _ref(cond, *theirs, cast_ok=True)
+        if ref is None or ref[0] == alias:
+            return None
+        return ref[0], cond.text_of(*theirs)
+    return None
+
+
+def _ref(
+    cond: _Condition, lo: int, hi: int, cast_ok: bool = False
+) -> tuple[str | None, str] | None:
+    """(alias or None, column) when ``tokens[lo:hi]`` is a plain column reference (with a
+    cast after it when ``cast_ok``: the other side may be cast, the index's key may not)."""
+    tokens = cond.tokens
+    if cast_ok:
+        at = next((i for i in range(lo, hi) if tokens[i][0] == "cast"), None)
+        if at is not None and cond.type_end(at + 1) == hi:
+            lo, hi = cond.strip(lo, at)
+    names = tokens[lo:hi]
+    if len(names) == 1 and _is_name(names[0]):
+        return None, _name(names[0])
+    if len(names) == 3 and names[1][1] == "." and _is_name(names[0]) and _is_name(names[2]):
+        return _name(names[0]), _name(names[2])
+    return None
+
+
+def _is_name(token: Token) -> bool:
+    """A column's or a relation's name (EXPLAIN prints keywords, NULL, TRUE, in capitals)."""
+    return token[0] == "qid" or (token[0] == "ident" and not token[1].isupper())
+
+
+def _scan_of(holder: PlanNode, alias: str | None) -> PlanNode | None:
+    """The scan of a table that ``alias`` names in ``holder``'s condition: the holder
+    itself for its own unqualified column, else a scan below it in the same query level."""
+    if alias is None:
+        return holder if holder.node_type in _SCANS and holder.relation_name else None
+    stack = [holder]
+    while stack:
+        current = stack.pop()
+        if current.node_type in _SCANS and current.relation_name:
+            if (current.alias or current.relation_name) == alias:
+                return current
+        stack.extend(c for c in current.children if c.parent_relationship in _SAME_LEVEL)
+    return None
+
+
+def _joinable(mine: PlanNode, theirs: PlanNode) -> bool:
+    """Whether the join that brings two scans together lets ``mine`` be parameterised by
+    ``theirs``: both reach it within one query level, through no FULL join, and ``mine``
+    sits on a side :data:`_PARAMETERISABLE` allows."""
+    above: dict[int, PlanNode] = {}  # ancestor id -> the child of it on mine's path
+    child, parent = mine, mine.parent
+    while parent is not None:
+        if child.parent_relationship not in _SAME_LEVEL:
+            break
+        above[id(parent)] = child
+        child, parent = parent, parent.parent
+    child, parent = theirs, theirs.parent
+    while parent is not None and child.parent_relationship in _SAME_LEVEL:
+        if id(parent) in above:
+            sides = _PARAMETERISABLE.get(parent.raw.get("Join Type", ""), ())
+            mine_side = above[id(parent)]
+            return (
+                len(parent.children) == 2
+                and parent.children.index(mine_side) in sides
+                and (_no_full_join(mine, parent) and _no_full_join(theirs, parent))
+            )
+        child, parent = parent, parent.parent
+    return False
+
+
+def _no_full_join(node: PlanNode, top: PlanNode) -> bool:
+    current = node.parent
+    while current is not None and current is not top:
+        if current.raw.get("Join Type") == "Full":
+            return False
+        current = current.parent
+    return True
