@@ -417,9 +417,12 @@ def _partly(
             reason = Reason.NOT_ASKED
         elif found.full_walk:
             reason = Reason.FULL_WALK
+        elif found.skips_leading_key and not found.keys_in_filter:
+            reason = Reason.SKIPPED_LEADING_KEY  # nothing left to a Filter: say what was
         else:
             reason = Reason.PARTLY_USED
-        marks.append(Mark(found.node, reason, found.index_name))
+        detail = found.keys[0] if reason == Reason.SKIPPED_LEADING_KEY and found.keys else None
+        marks.append(Mark(found.node, reason, found.index_name, detail))
         if found.heap is not None and found.keys_in_filter:
             marks.append(Mark(found.heap, Reason.FILTER_LEFT, ", ".join(found.keys_in_filter)))
         marks += [Mark(sort, Reason.RESORTED, found.index_name) for sort in found.sorts]
