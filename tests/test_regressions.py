@@ -343,6 +343,48 @@ def test_a_leading_key_only_in_a_join_is_asked_again(
     assert "no scan of userprofile_customer_role_idx can take it as a parameter" in text
 
 
+@pytest.mark.parametrize(
+    ("shape", "served"), [("in", True), ("in-grouped", False), ("in-distinct", False)]
+)
+def test_the_join_proof_stops_at_a_subquery_kept_whole(
+    assert_uses_index: AssertUsesIndex, db: None, shape: str, served: bool
+) -> None:
+    """The customers with an owner, under the many-customers statistics: the profiles'
+    index is read by role inside ``id__in=``, customer_id compared only in the join. A plain
+    ``IN`` is a semi join the planner may turn around (the lookup made unique is its own
+    Aggregate): served. Grouped or DISTINCT, the subquery is computed whole before any join
+    condition can reach it: customer_id never narrows the read, and the proof must not say
+    it could (it did before the proof stopped at those nodes)."""
+    from django.contrib.auth.models import User
+    from django.db.models import Count
+
+    from upstream.models import Customer, UserProfile
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(MANY_CUSTOMERS)
+        cursor.execute("ANALYZE upstream_customer")
+        transaction.set_rollback(True)
+    for number in range(20):
+        customer = Customer.objects.create(name=f"Customer {number}", slug=f"c-{number}")
+        for role in ("owner", "admin", "viewer"):
+            user = User.objects.create(username=f"{role}-{number}")
+            UserProfile.objects.create(user=user, customer=customer, role=role)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE upstream_userprofile")
+    owners = UserProfile.objects.filter(role="owner").values("customer_id")
+    if shape == "in-grouped":
+        owners = owners.annotate(n=Count("id")).filter(n__gte=1).values("customer_id")
+    elif shape == "in-distinct":
+        owners = owners.distinct()
+    with_owners = Customer.objects.filter(name="Customer 3", id__in=owners)
+    if served:
+        assert_uses_index(with_owners, OWNER_INDEX)
+        return
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        assert_uses_index(with_owners, OWNER_INDEX)
+    assert "searched without its leading key customer_id" in str(failure.value)
+
+
 #: 20,000 customers, inserted and analysed in a savepoint that is rolled back: the row
 #: count stays in pg_class (ANALYZE writes it in place).
 MANY_CUSTOMERS = """INSERT INTO upstream_customer (name, slug)

@@ -522,3 +522,25 @@ def test_no_parameterised_scan_through_a_preserved_side_or_a_cast_key(
     assert "could search it" not in text
     assert "searched without its leading key customer_id: the whole index is read" in text
     assert "condition left to the Filter" not in text
+
+
+@pytest.mark.parametrize(
+    ("definition", "plain"),
+    [
+        ("CREATE INDEX i ON public.t USING btree (customer_id, role)", True),
+        ("CREATE INDEX i ON public.t USING btree (customer_id DESC NULLS LAST, role)", True),
+        ('CREATE INDEX i ON public.t USING btree ("order") INCLUDE (status)', True),
+        ('CREATE INDEX i ON public.t USING btree (code COLLATE "POSIX", role)', False),
+        ("CREATE INDEX i ON public.t USING btree (code varchar_pattern_ops)", False),
+        ("CREATE INDEX i ON public.t USING btree (upper((code)::text))", False),
+    ],
+)
+def test_the_join_proof_needs_the_key_compared_as_the_join_compares_it(
+    definition: str, plain: bool
+) -> None:
+    """A key with its own collation or operator class is searched by other rules than the
+    join's ``=``: no parameterised scan is claimed for it (the definition, as
+    pg_get_indexdef prints it; the per-column text the catalog keeps drops both)."""
+    from pytest_queryplan.dialects.postgresql.conditions import _plain_leading_key
+
+    assert _plain_leading_key(definition) is plain

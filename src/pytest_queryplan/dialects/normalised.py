@@ -101,7 +101,7 @@ class NormalisedDialect(ModelRules):
     def join_key(self, node: PlanNode, info: IndexInfo) -> str | None:
         return None  # no planner setting to ask again with: the first answer stands
 
-    def parameterised_search(self, node: PlanNode, info: IndexInfo) -> str | None:
+    def parameterised_search(self, node: PlanNode, info: IndexInfo, sql: str) -> str | None:
         return None  # read only from a plan the server gave: no reasoning about paths
 
     def join_settings(self) -> tuple[tuple[tuple[str, ...], str], ...]:

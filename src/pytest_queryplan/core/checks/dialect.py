@@ -170,11 +170,12 @@ class Dialect(Protocol):
         into a parameterised scan of the index), or None."""
         ...
 
-    def parameterised_search(self, node: PlanNode, info: IndexInfo) -> str | None:
+    def parameterised_search(self, node: PlanNode, info: IndexInfo, sql: str) -> str | None:
         """The condition a parameterised scan of ``info`` would search its leading key by
         (``"customer_id = upstream_customer.id"``) when the plan proves the planner can
         build that scan whatever the statistics (an equi-join of the bare key with another
-        table's column, on a side of the join a parameter can reach), or None."""
+        table's column, on a side of the join a parameter can reach), or None. ``sql`` is
+        the statement, for what the plan cannot tell (whether it has subqueries kept whole)."""
         ...
 
     def join_settings(self) -> tuple[tuple[tuple[str, ...], str], ...]:

@@ -271,7 +271,7 @@ class IndexUsed:
                 said = "; then ".join(tried)
                 for found in bad:
                     if id(found.node) in where:
-                        searchable = dialect.parameterised_search(found.node, info)
+                        searchable = dialect.parameterised_search(found.node, info, query.sql)
                         notes[id(found.node)] = (where[id(found.node)], said, searchable)
         return notes, replanned, reasoned
 
@@ -291,7 +291,7 @@ class IndexUsed:
             return None
         searched: dict[int, str] = {}
         for found in bad:
-            clause = dialect.parameterised_search(found.node, info)
+            clause = dialect.parameterised_search(found.node, info, query.sql)
             if clause is None or not found.keys:
                 return None
             lead = found.keys[0]

@@ -87,8 +87,11 @@ class PostgreSQL(ModelRules):
     def join_key(self, node: PlanNode, info: IndexInfo) -> str | None:
         return conditions.join_key(node, info)
 
-    def parameterised_search(self, node: PlanNode, info: IndexInfo) -> str | None:
-        return conditions.parameterised_search(node, info)
+    def parameterised_search(self, node: PlanNode, info: IndexInfo, sql: str) -> str | None:
+        from pytest_queryplan.dialects.postgresql.rules import keeps_subqueries_whole
+
+        planners_own = not keeps_subqueries_whole(sql)
+        return conditions.parameterised_search(node, info, planners_own=planners_own)
 
     def join_settings(self) -> tuple[tuple[tuple[str, ...], str], ...]:
         # Measured on 15 and 18 (issue 16): with enable_seqscan off, the other table's

@@ -41,6 +41,9 @@ _JOINS = ("Nested Loop", "Merge Join")
 _ORDER_KEEPING = frozenset({*_JOINS, "Result", "Unique", "LockRows", "Subquery Scan",
     "Gather Merge", "Merge Append", "ProjectSet", "Materialize", "Group", "WindowAgg"})  # fmt: skip
 
+#: How a plan's node sits under another of a different query level.
+_OTHER_LEVEL = frozenset({"InitPlan", "SubPlan", "Subquery"})
+
 Token = tuple[str, str]  # (kind, text)
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
 
@@ -190,15 +193,26 @@ def heap_of(node: PlanNode) -> PlanNode | None:
 
 
 def _under_limit(node: PlanNode) -> bool:
-    """Whether the scan's rows reach a Limit in the scan's order (no Sort between)."""
+    """Whether the scan's rows reach the statement's own Limit in the scan's order (no Sort
+    between). A subquery's Limit does not count: the statement's ORDER BY is not its order
+    (``SELECT ... FROM (SELECT ... LIMIT 1) s ORDER BY ...``: a Sort, a join or a Subquery
+    Scan above it; a SubPlan's or InitPlan's Limit sits across their boundary)."""
     child, parent = node, node.parent
     while parent is not None and parent.node_type != "Limit":
         kind, outer = parent.node_type, parent.children[0] is child
         grouped = kind == "Aggregate" and parent.raw.get("Strategy") == "Sorted"
+        if child.parent_relationship in _OTHER_LEVEL:
+            return False
         if not (kind in _ORDER_KEEPING or grouped) or (kind in _JOINS and not outer):
             return False
         child, parent = parent, parent.parent
-    return parent is not None
+    if parent is None or child.parent_relationship in _OTHER_LEVEL:
+        return False
+    while parent.parent is not None:  # only a projection may sit above the statement's Limit
+        if parent.parent_relationship in _OTHER_LEVEL or parent.parent.node_type != "Result":
+            return False
+        parent = parent.parent
+    return True
 
 
 def ordered_walk(node: PlanNode) -> bool:
@@ -385,9 +399,24 @@ _PARAMETERISABLE = {
 #: a subquery's scan or an Append's member: a parameter cannot reach across those).
 _SAME_LEVEL = frozenset({"Outer", "Inner"})
 _SCANS = frozenset({"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"})
+#: The nodes a join's parameter passes through on its way down to a scan. Anything else
+#: between (an Aggregate, a Unique, a Limit, a WindowAgg, a SetOp, a Sort: a grouped,
+#: DISTINCT, limited or ordered subquery the planner kept whole, whose Subquery Scan may
+#: have been removed from the plan; a Gather's workers) computes its rows before any join
+#: condition can reach the scan. A Sort under a Merge Join is left out with them: the
+#: proof then fails, and the check keeps the plan's own answer.
+_PASS_THROUGH = frozenset(
+    {"Nested Loop", "Hash Join", "Merge Join", "Hash", "Memoize", "Materialize"}
+)
+#: Nodes the planner adds itself below a join (a semi join's lookup made unique, a merge
+#: join's sorted input): they pass a parameter when no subquery of the statement is kept
+#: whole (``rules.keeps_subqueries_whole``).
+_PLANNERS_OWN = frozenset({"Aggregate", "Unique", "Sort", "Incremental Sort"})
 
 
-def parameterised_search(node: PlanNode, info: IndexInfo) -> str | None:
+def parameterised_search(
+    node: PlanNode, info: IndexInfo, *, planners_own: bool = False
+) -> str | None:
     """The condition a parameterised scan of ``info`` would search its leading key by, when
     the plan proves PostgreSQL's planner can build that scan whatever the statistics, or None.
 
@@ -399,11 +428,14 @@ def parameterised_search(node: PlanNode, info: IndexInfo) -> str | None:
     inner side of a semi or anti join). For such a clause the planner always makes an index
     path searched by it (a btree, the column as its leading key), and either table of an
     inner join can be read first: whether it picks that path is a question of row counts,
-    which forced mode does not ask. Returns ``"customer_id = upstream_customer.id"``."""
+    which forced mode does not ask. Between the scan and that join only nodes a parameter
+    passes may stand (:data:`_PASS_THROUGH`); ``planners_own``, when the statement has no
+    subquery kept whole, adds the Aggregate, Unique and Sort nodes the planner makes itself
+    (a semi join's lookup made unique). Returns ``"customer_id = upstream_customer.id"``."""
     column = _column(info.columns[0]) if info.method == "btree" and info.columns else None
     start = heap_of(node) or node
     alias = start.alias or start.relation_name
-    if column is None or not alias:
+    if column is None or not alias or not _plain_leading_key(info.definition):
         return None
     root = node
     while root.parent is not None:
@@ -421,11 +453,34 @@ def parameterised_search(node: PlanNode, info: IndexInfo) -> str | None:
                     continue
                 other_alias, other_text = other
                 scan = _scan_of(holder, other_alias)
-                if scan is not None and scan is not start and _joinable(start, scan):
+                passes = _PASS_THROUGH | (_PLANNERS_OWN if planners_own else frozenset())
+                if scan is not None and scan is not start and _joinable(start, scan, passes):
                     if other_alias is None and _PLAIN_NAME.fullmatch(other_text):
                         other_text = f"{scan.alias or scan.relation_name}.{other_text}"
                     return f"{column} = {other_text}"
     return None
+
+
+#: What may follow a key column in an index's definition without changing which
+#: comparisons it can search (its order only).
+_ORDER_WORDS = frozenset({"ASC", "DESC", "NULLS", "FIRST", "LAST"})
+
+
+def _plain_leading_key(definition: str) -> bool:
+    """Whether the first key of ``CREATE INDEX ... USING btree (key, ...)`` is a column with
+    the column's own collation and the default operator class: an equi-join compares it
+    with those (a ``COLLATE "C"`` key or ``text_pattern_ops`` is searched by other rules)."""
+    cond = _Condition(definition)
+    tokens = cond.tokens
+    using = next((i for i, t in enumerate(tokens) if t == ("ident", "USING")), None)
+    if using is None or using + 2 >= len(tokens) or tokens[using + 2][1] != "(":
+        return False
+    lo, hi = using + 3, cond.partner.get(using + 2, using + 2)
+    end = next((i for i in cond.outside(lo, hi) if tokens[i][1] == ","), hi)
+    words = tokens[lo:end]
+    if not words or words[0][0] not in ("ident", "qid"):
+        return False
+    return all(kind == "ident" and text in _ORDER_WORDS for kind, text in words[1:])
 
 
 def _equated(part: str, alias: str, column: str) -> tuple[str | None, str] | None:
@@ -485,20 +540,25 @@ def _scan_of(holder: PlanNode, alias: str | None) -> PlanNode | None:
     return None
 
 
-def _joinable(mine: PlanNode, theirs: PlanNode) -> bool:
+def _joinable(mine: PlanNode, theirs: PlanNode, passes: frozenset[str]) -> bool:
     """Whether the join that brings two scans together lets ``mine`` be parameterised by
-    ``theirs``: both reach it within one query level, through no FULL join, and ``mine``
-    sits on a side :data:`_PARAMETERISABLE` allows."""
+    ``theirs``: both reach it within one query level, through no FULL join, ``mine`` only
+    through nodes a parameter passes (``passes``), on a side
+    :data:`_PARAMETERISABLE` allows."""
     above: dict[int, PlanNode] = {}  # ancestor id -> the child of it on mine's path
     child, parent = mine, mine.parent
     while parent is not None:
         if child.parent_relationship not in _SAME_LEVEL:
             break
         above[id(parent)] = child
+        if parent.node_type not in passes:
+            break  # the scan's rows are computed whole below here: no parameter reaches it
         child, parent = parent, parent.parent
     child, parent = theirs, theirs.parent
     while parent is not None and child.parent_relationship in _SAME_LEVEL:
         if id(parent) in above:
+            if parent.node_type not in _JOIN_NODES:
+                return False
             sides = _PARAMETERISABLE.get(parent.raw.get("Join Type", ""), ())
             mine_side = above[id(parent)]
             return (
@@ -506,8 +566,13 @@ def _joinable(mine: PlanNode, theirs: PlanNode) -> bool:
                 and parent.children.index(mine_side) in sides
                 and (_no_full_join(mine, parent) and _no_full_join(theirs, parent))
             )
+        # The other side may be aggregated, made unique (a semi join's lookup) or limited
+        # before the join: its rows, whatever made them, can drive a parameterised scan.
         child, parent = parent, parent.parent
     return False
+
+
+_JOIN_NODES = frozenset({"Nested Loop", "Hash Join", "Merge Join"})
 
 
 def _no_full_join(node: PlanNode, top: PlanNode) -> bool:

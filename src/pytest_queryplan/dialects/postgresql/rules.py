@@ -76,6 +76,33 @@ def has_order_by(sql: str) -> bool:
     return False
 
 
+#: Words that keep a subquery whole instead of flattening it into its parent's joins.
+_KEPT_WHOLE = frozenset(
+    {"DISTINCT", "GROUP", "HAVING", "LIMIT", "OFFSET", "FETCH", "OVER", "WINDOW", "UNION",
+     "INTERSECT", "EXCEPT"}
+)  # fmt: skip
+
+
+def keeps_subqueries_whole(sql: str) -> bool:
+    """Whether the statement may hold a subquery the planner keeps whole: DISTINCT, GROUP
+    BY, a LIMIT, a window, a set operation anywhere, or an ORDER BY inside brackets. Without
+    any, an Aggregate, Unique or Sort below a join is the planner's own (a semi join's
+    lookup made unique, a merge join's input), not a subquery's."""
+    depth, previous = 0, ""
+    for match in _SQL_TOKEN.finditer(sql):
+        kind = match.lastgroup
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth = max(depth - 1, 0)
+        elif kind == "word":
+            word = match.group().upper()
+            if word in _KEPT_WHOLE or (depth and previous == "ORDER" and word == "BY"):
+                return True
+            previous = word
+    return False
+
+
 class ModelRules:
     """The serve, full-read and order rules over the model's vocabulary."""
 
