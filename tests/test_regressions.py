@@ -344,6 +344,39 @@ def test_a_leading_key_only_in_a_join_is_asked_again(
 
 
 @pytest.mark.parametrize(
+    ("sql", "served"),
+    [
+        # The statement's ORDER BY sorts what the subquery's LIMIT kept: the walk of the
+        # covering index, price filtered, was ordered by nothing (it passed before).
+        (
+            "SELECT * FROM (SELECT customer_id FROM shop_book WHERE price = %s LIMIT 1) s"
+            " ORDER BY customer_id",
+            False,
+        ),
+        ("SELECT customer_id FROM shop_book WHERE price = %s ORDER BY customer_id LIMIT 1", True),
+    ],
+)
+def test_only_the_statements_own_limit_makes_a_walk_ordered(
+    assert_uses_index: AssertUsesIndex, shop_rows: None, sql: str, served: bool
+) -> None:
+    """Issue 16, family 5 seen again: an ordered walk under a LIMIT serves only when the
+    LIMIT is the statement's and the walk delivers its ORDER BY."""
+    cases.add_covering_index()
+
+    def run() -> None:
+        with assert_uses_index("book_customer_cover_price"):
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [5])
+
+    if served:
+        run()
+        return
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        run()
+    assert "book_customer_cover_price read whole" in str(failure.value)
+
+
+@pytest.mark.parametrize(
     ("shape", "served"), [("in", True), ("in-grouped", False), ("in-distinct", False)]
 )
 def test_the_join_proof_stops_at_a_subquery_kept_whole(
