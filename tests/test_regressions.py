@@ -11,6 +11,7 @@ throughout; every test makes its rows.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -416,6 +417,79 @@ def test_the_join_proof_stops_at_a_subquery_kept_whole(
     with pytest.raises(QueryPlanAssertionError) as failure:
         assert_uses_index(with_owners, OWNER_INDEX)
     assert "searched without its leading key customer_id" in str(failure.value)
+
+
+@pytest.fixture
+def rules_analysed(db: None) -> list[Any]:
+    """30 customers with 20 alert rules each (three in four enabled), analysed: counts
+    under which a Sort over another index looks cheaper than the one that orders."""
+    from django.db.models import F  # noqa: F401 - the parametrised orders use it
+
+    from upstream.models import AlertRule, Customer
+
+    customers = [Customer.objects.create(name=f"C{i}", slug=f"c-{i}") for i in range(30)]
+    AlertRule.objects.bulk_create(
+        AlertRule(
+            customer=customer,
+            name=f"r{j}",
+            enabled=j % 4 != 0,
+            routing_priority=j % 13,
+            channel="email",
+            destination="ops@example.com",
+        )
+        for customer in customers
+        for j in range(20)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE upstream_alertrule, upstream_customer")
+    return customers
+
+
+RULE_INDEX = "alertrule_eval_priority_idx"
+
+
+@pytest.mark.parametrize("order", ["-routing_priority", "routing_priority", "desc-nulls-first"])
+def test_an_index_that_delivers_the_order_is_asked_for_it(
+    assert_uses_index: AssertUsesIndex, rules_analysed: list[Any], order: str
+) -> None:
+    """Found by a second run of issue 16's checks: on these counts the planner takes the
+    unique (customer, name) constraint's index, which forced mode cannot set aside, and
+    sorts; or a bitmap scan of the named index, and sorts. Both failed, plain and
+    ``ordered=True``, though the index delivers this ORDER BY (forward, backward, or with
+    the NULLS FIRST a DESC key has). Forced mode now asks again with sorting discouraged."""
+    from django.db.models import F
+
+    from upstream.models import AlertRule
+
+    ordering: Any = F("routing_priority").desc(nulls_first=True) if "nulls" in order else order
+    rules = AlertRule.objects.filter(customer=rules_analysed[3], enabled=True).order_by(ordering)
+    assert_uses_index(rules, RULE_INDEX)
+    plan = assert_uses_index(rules, RULE_INDEX, ordered=True)
+    assert not plan.find(node_type="Sort")
+
+
+@pytest.mark.parametrize("shape", ["related-field", "subplan"])
+def test_an_order_the_index_cannot_deliver_still_fails(
+    assert_uses_index: AssertUsesIndex, rules_analysed: list[Any], shape: str
+) -> None:
+    """The twins: asking again with sorting discouraged leaves a Sort where the index
+    cannot deliver the ORDER BY (another table's column); and an index read only in a
+    correlated subquery delivers no order to the statement's ORDER BY (it passed before)."""
+    from django.db.models import OuterRef, Subquery
+
+    from upstream.models import AlertRule, Customer
+
+    if shape == "related-field":
+        rules = AlertRule.objects.filter(customer=rules_analysed[3], enabled=True)
+        target: Any = rules.order_by("customer__name")
+        said = "sorted again"
+    else:
+        top = AlertRule.objects.filter(customer=OuterRef("pk"), enabled=True).values("name")
+        target = Customer.objects.annotate(top=Subquery(top[:1])).order_by("name")
+        said = "is read in SubPlan 1, a subquery whose rows are not the statement's"
+    with pytest.raises(QueryPlanAssertionError) as failure:
+        assert_uses_index(target, RULE_INDEX, ordered=True)
+    assert said in str(failure.value)
 
 
 #: 20,000 customers, inserted and analysed in a savepoint that is rolled back: the row

@@ -107,6 +107,9 @@ class NormalisedDialect(ModelRules):
     def join_settings(self) -> tuple[tuple[tuple[str, ...], str], ...]:
         return ()
 
+    def order_settings(self) -> tuple[str, ...]:
+        return ()  # no setting that discourages a filesort or a temp B-tree
+
     # -- suggestions -----------------------------------------------------------------
     def suggest(self, offenses: Iterable[Offense], catalog: Catalog) -> tuple[Suggestion, ...]:
         return proposal.suggest_for(offenses, catalog, self.writer)

@@ -192,6 +192,17 @@ class Dialect(Protocol):
         """Whether the statement itself has an ORDER BY (the plan cannot say)."""
         ...
 
+    def order_settings(self) -> tuple[str, ...]:
+        """Planner settings that discourage sorting, for asking whether an index can
+        deliver a statement's ORDER BY (for ``Catalog.replan``); () where there are none."""
+        ...
+
+    def feeds_a_subplan(self, node: PlanNode) -> str | None:
+        """Where ``node``'s rows go when that is not the statement's own rows (a correlated
+        subquery's or a CTE's plan: its order never reaches the statement's ORDER BY), as
+        the plan names it; None for a scan of the statement's own rows."""
+        ...
+
     # -- suggestions -----------------------------------------------------------------
     def suggest(self, offenses: Iterable[Offense], catalog: Catalog) -> tuple[Suggestion, ...]:
         """An index (tried where the vendor can) or the reason for none, per full read."""

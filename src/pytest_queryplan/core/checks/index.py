@@ -111,6 +111,7 @@ class IndexUsed:
         kept: tuple[tuple[str, str], ...] = ()
         if any(Mode(q.mode).asks_can_serve for q in relevant):
             kept = _without_competitors(relevant, names, index_tables, parts, catalog)
+            self._without_sorts(relevant, names, index_tables, parts, catalog)
         facts = {"total": total, "index": info, "kept": kept, "tables_read": read}
         if self.block and not relevant:
             everything = tuple(Offense(q) for q in queries)
@@ -215,6 +216,43 @@ class IndexUsed:
                 marks = tuple(Mark(n, Reason.USED, n.index_name) for n in good)
                 proof.append(Offense(query, marks))
         return tuple(proof), partly
+
+    def _without_sorts(
+        self,
+        queries: Sequence[ExplainedQuery],
+        names: frozenset[str],
+        tables: set[str],
+        parts: frozenset[str],
+        catalog: Catalog,
+    ) -> None:
+        """Forced mode, a statement with an ORDER BY, and a plan that sorts: the named
+        index not scanned (a competitor that cannot be set aside, a unique constraint's,
+        was cheaper with a Sort on top), or ``ordered=`` and a sort above its scan (a bitmap
+        scan then a Sort looked cheaper on a few rows). Whether the index can deliver the
+        order is not a question of row counts: ask again with sorting discouraged (and the
+        competitors that can be set aside out of sight); a plan that scans the index with
+        no sort above it replaces the first."""
+        dialect = catalog.dialect
+        settings = dialect.order_settings()
+        if not settings:
+            return
+        for query in queries:
+            plan = query.plan
+            if plan is None or not Mode(query.mode).asks_can_serve:
+                continue
+            scans = dialect.index_scans(plan, names) if plan.index_names & names else []
+            if scans and not (self.ordered and any(dialect.sorts_above(n) for n in scans)):
+                continue
+            if not dialect.has_order_by(query.sql):
+                continue
+            hide = sorted(_hideable(plan.index_names - names, {}, parts, tables, catalog))
+            try:
+                again = catalog.replan(query, hide=hide, settings=settings)
+            except Exception:  # noqa: BLE001 - the adapter's refusal: the first answer stands
+                continue
+            found = dialect.index_scans(again, names) if again.index_names & names else []
+            if found and not any(dialect.sorts_above(n) for n in found):
+                query.plan = again
 
     def _join_retry(
         self,
@@ -334,6 +372,7 @@ class IndexUsed:
             facts["unordered_limit"] = not ordered_sql
         if self.ordered:
             facts["sorts"] = dialect.sorts_above(node)
+            facts["order_elsewhere"] = dialect.feeds_a_subplan(node)
             if ordered_sql is None:
                 ordered_sql = dialect.has_order_by(query.sql)
             facts["unordered"] = not ordered_sql
@@ -503,14 +542,41 @@ def _without_competitors(
     kept: dict[str, str] = {}
     for query in pending:
         hide = sorted(hideable & {roots.get(n, n) for n in query.plan.index_names})
-        if not hide:
-            continue
-        try:
-            plan = catalog.replan(query, hide=hide)
-        except Exception as exc:  # noqa: BLE001 - the adapter's refusal: the first answer stands
-            reason = str(exc).splitlines()[0].split(" could not EXPLAIN the query: ", 1)[-1]
-            kept.update(dict.fromkeys(hide, reason))
-            continue
-        if plan.index_names & names and not (parts and unserved(plan)):
-            query.plan = plan
+        # With one competitor out of sight the planner may take the next (a foreign-key
+        # index, then another index on customer_id): set that aside too, a bounded number
+        # of times, each a rolled-back savepoint of its own.
+        for _ in range(_COMPETITOR_ROUNDS):
+            if not hide:
+                break
+            try:
+                plan = catalog.replan(query, hide=hide)
+            except Exception as exc:  # noqa: BLE001 - the adapter's refusal: the first answer stands
+                reason = str(exc).splitlines()[0].split(" could not EXPLAIN the query: ", 1)[-1]
+                kept.update(dict.fromkeys(hide, reason))
+                break
+            if plan.index_names & names and not (parts and unserved(plan)):
+                query.plan = plan
+                break
+            more = _hideable(plan.index_names - names - set(hide), roots, parts, tables, catalog)
+            hide = sorted({*hide, *more}) if more else []
     return tuple(sorted(kept.items()))
+
+
+#: How many times forced mode sets competitors aside for one query (each time those the
+#: last plan took instead, added to the ones already aside).
+_COMPETITOR_ROUNDS = 3
+
+
+def _hideable(
+    used: set[str], roots: dict[str, str], parts: frozenset[str], tables: set[str], catalog: Catalog
+) -> set[str]:
+    """The indexes among ``used`` (a plan's) that forced mode may set aside: on the named
+    index's tables, backing no constraint (a partition's index by its partitioned root)."""
+    if not used:
+        return set()
+    if parts:
+        roots = {**roots, **catalog.partition_roots(used)}
+    candidates = {roots.get(name, name) for name in used}
+    return {
+        i.name for i in catalog.index_info(candidates) if i.table in tables and not i.constraint
+    }

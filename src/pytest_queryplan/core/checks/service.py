@@ -59,6 +59,9 @@ class Service:
     #: A whole walk under a LIMIT whose statement has no ORDER BY (``.exists()``): no
     #: order asked for, so the walk delivered nothing (``ordered_limit`` is then False).
     unordered_limit: bool = False
+    #: ordered=: the subquery (a SubPlan, an InitPlan, a CTE) whose rows the scan makes:
+    #: the statement's ORDER BY is delivered, if at all, by another read.
+    order_elsewhere: str | None = None
     #: keys=: the keys asked for that the scan's Index Cond did not search.
     keys_unsearched: tuple[str, ...] = ()
     #: The leading key compared only in a join: where ("<node>: <condition>").
@@ -83,7 +86,12 @@ class Service:
     @property
     def asked(self) -> bool:
         """What the check asked beyond serving holds: the order delivered, the keys searched."""
-        return not self.sorts and not self.unordered and not self.keys_unsearched
+        return (
+            not self.sorts
+            and not self.unordered
+            and not self.order_elsewhere
+            and not self.keys_unsearched
+        )
 
     @property
     def serves(self) -> bool:

@@ -93,6 +93,10 @@ class PostgreSQL(ModelRules):
         planners_own = not keeps_subqueries_whole(sql)
         return conditions.parameterised_search(node, info, planners_own=planners_own)
 
+    def order_settings(self) -> tuple[str, ...]:
+        # Disabled, not forbidden: a plan that must sort still does, and says so.
+        return ("SET LOCAL enable_sort = off", "SET LOCAL enable_incremental_sort = off")
+
     def join_settings(self) -> tuple[tuple[tuple[str, ...], str], ...]:
         # Measured on 15 and 18 (issue 16): with enable_seqscan off, the other table's
         # read by a non-indexed column becomes a whole pk walk, which makes driving from

@@ -228,6 +228,12 @@ def order_lines(service: Service, info: IndexInfo) -> list[str]:
             "ordered=True, but the statement has no ORDER BY: there is no order for the index"
             " to deliver (in Django, an .order_by(...) or the model's Meta.ordering)."
         )
+    if service.order_elsewhere and not service.unordered:
+        lines.append(
+            f"ordered=True, but {service.index_name} is read in {service.order_elsewhere},"
+            " a subquery whose rows are not the statement's: the statement's ORDER BY is"
+            " delivered, or sorted, elsewhere."
+        )
     for sort in service.sorts:
         keys = ", ".join(sort.raw.get("Sort Key") or ())
         presorted = sort.raw.get("Presorted Key") or ()

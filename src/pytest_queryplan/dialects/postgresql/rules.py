@@ -103,8 +103,22 @@ def keeps_subqueries_whole(sql: str) -> bool:
     return False
 
 
+def feeds_a_subplan(node: PlanNode) -> str | None:
+    """The InitPlan, SubPlan or CTE (as the plan names it) whose rows ``node`` makes, or
+    None when its rows are the statement's own."""
+    child, parent = node, node.parent
+    while parent is not None:
+        if child.parent_relationship in _BOUNDARIES:
+            return child.subplan_name or child.parent_relationship
+        child, parent = parent, parent.parent
+    return None
+
+
 class ModelRules:
     """The serve, full-read and order rules over the model's vocabulary."""
+
+    def feeds_a_subplan(self, node: PlanNode) -> str | None:
+        return feeds_a_subplan(node)
 
     def walked_index(self, node: PlanNode) -> str | None:
         return vocabulary.walked_index(node)
