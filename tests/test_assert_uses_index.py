@@ -44,8 +44,9 @@ def test_missing_index_lists_existing_and_near_misses(assert_uses_index, custome
         assert_uses_index(owners(customer), "userprofile_customer_roles_idx")
     text = str(failure.value)
     assert text.startswith(
-        'Index "userprofile_customer_roles_idx" does not exist in this database: the '
-        "migration that creates it has not run in the test database, or something dropped it."
+        'Index "userprofile_customer_roles_idx" does not exist in this database (alias '
+        "'default'): the migration that creates it has not run in the test database, or"
+        " something dropped it."
     )
     assert "Indexes on the tables the query reads (upstream_userprofile):\n" in text
     assert "    userprofile_customer_role_idx: CREATE INDEX userprofile_customer_role_idx" in text

@@ -32,8 +32,8 @@ def test_fixture_fail(assert_uses_index):
 
 def test_another_database_is_explained_by_its_own_dialect(assert_uses_index):
     with pytest.raises(QueryPlanAssertionError) as error:
-        assert_uses_index(UserProfile.objects.all(), "x", using="other")
-    assert 'Index "x" does not exist in this database' in str(error.value)
+        assert_uses_index(UserProfile.objects.using("other"), "x")
+    assert "Index \\"x\\" does not exist in this database (alias 'other')" in str(error.value)
     assert "(mode: forced, on SQLite: " in str(error.value)
 
 
@@ -54,6 +54,26 @@ def test_queryset_alias_wins(assert_uses_index, queryplan):
         UserProfile.objects.using("default").filter(customer_id=1, role="owner"),
         "userprofile_customer_role_idx",
         using="default",
+    )
+
+
+class ProfilesToOther:
+    def db_for_read(self, model, **hints):
+        return "other" if model is UserProfile else None
+
+
+def test_router_alias_wins(assert_uses_index):
+    # Where the router sends the read is where it runs: using= cannot move it (it was
+    # explained on "default" and passed before).
+    from django.test import override_settings
+
+    with override_settings(DATABASE_ROUTERS=[ProfilesToOther()]):
+        assert UserProfile.objects.all().db == "other"
+        with pytest.raises(QueryPlanUsageError) as error:
+            assert_uses_index(UserProfile.objects.all(), "x", using="default")
+    assert (
+        "runs on database 'other' (the database router's choice), but using='default' was"
+        in str(error.value)
     )
 
 
@@ -130,7 +150,7 @@ def inner(django_pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_fixture_and_marker_outcomes(inner: pytest.Pytester) -> None:
     result = inner.runpytest_subprocess()
-    result.assert_outcomes(passed=6, failed=7)  # errors=0: marker failures fail the test
+    result.assert_outcomes(passed=7, failed=7)  # errors=0: marker failures fail the test
     result.stdout.fnmatch_lines(
         [
             "*test_fixture_fail*",

@@ -20,15 +20,19 @@ def alias_of(target: Any, using: str | None) -> str:
     # Django keeps the alias .using() set in QuerySet._db (no public accessor says whether
     # one was set); QuerySet.db adds the router's choice when none was.
     own = getattr(target, "_db", None)
-    if using is None:
-        return own or target.db
-    if own is not None and own != using:
-        raise QueryPlanUsageError(
-            f"The {target.model.__name__} queryset runs on database {own!r} (.using({own!r})),"
-            f" but using={using!r} was given: it would be explained where it never runs. Drop"
-            f" using=, or build the queryset with .using({using!r})."
-        )
-    return using
+    runs = own or target.db
+    if using is None or using == runs:
+        return runs
+    if own is None:  # no .using() to contradict: a misspelled alias is named as that first
+        from pytest_queryplan.dialects import connection_for
+
+        connection_for(using)
+    how = f".using({own!r})" if own is not None else "the database router's choice"
+    raise QueryPlanUsageError(
+        f"The {target.model.__name__} queryset runs on database {runs!r} ({how}), but"
+        f" using={using!r} was given: it would be explained where it never runs. Drop"
+        f" using=, or build the queryset with .using({using!r})."
+    )
 
 
 def _is_queryset(target: Any) -> bool:

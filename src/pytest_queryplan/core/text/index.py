@@ -29,9 +29,11 @@ if TYPE_CHECKING:
 def missing_index(verdict: Verdict, verbose: bool) -> list[str]:
     """The named index is not in the database: never migrated here, or dropped."""
     name, tables, existing = verdict.check.name, verdict.tables_read, verdict.existing
+    aliases = sorted({o.query.using for o in verdict.offenses})
+    where = f" (alias {', '.join(repr(a) for a in aliases)})" if aliases else ""
     lines = [
-        f'Index "{name}" does not exist in this database: the migration that creates it has '
-        "not run in the test database, or something dropped it.",
+        f'Index "{name}" does not exist in this database{where}: the migration that creates'
+        " it has not run in the test database, or something dropped it.",
         mode_line(verdict),
     ]
     if existing:
