@@ -159,3 +159,59 @@ def test_a_queryset_the_test_built_is_the_tests(django_pytester: pytest.Pytester
         "--queryplan-guard=fail", "--queryplan-guard-scope=all"
     )
     everything.assert_outcomes(failed=4)
+
+
+SKIPPED_LEADING_KEY = """
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pairs():
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE qp_pair (id int, a int, b int)")
+        cursor.execute("CREATE INDEX qp_pair_a_b ON qp_pair (a, b)")
+        cursor.execute(
+            "INSERT INTO qp_pair SELECT g, g % 10, g % 500 FROM generate_series(1, 5000) g"
+        )
+        cursor.execute("ANALYZE qp_pair")
+
+
+def run(sql):
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        cursor.fetchall()
+
+
+def test_b_alone(pairs):
+    run("SELECT id FROM qp_pair WHERE b = 42")
+
+
+def test_b_in_the_order_of_a_to_a_limit(pairs):
+    run("SELECT id FROM qp_pair WHERE b = 42 ORDER BY a LIMIT 1")
+"""
+
+
+def test_an_index_searched_without_its_leading_key_is_said_as_such(
+    django_pytester: pytest.Pytester,
+) -> None:
+    """Issue 16's family 9 seen again: ``b = 42`` on ``(a, b)`` reads the whole index, and
+    the failure says that rather than "read whole with a Filter" (there is none). Walked in
+    ``a``'s order up to the statement's LIMIT it stops at the first match, as a Filter's
+    ordered walk does: a warning, not a failure (it failed before)."""
+    django_pytester.makepyfile(test_inner=SKIPPED_LEADING_KEY)
+    write_ini(django_pytester, settings="tests.settings")
+    result = django_pytester.runpytest_subprocess(
+        "--queryplan-guard=fail", "--queryplan-guard-scope=all"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*Indexes read whole for a condition on a later key in 1 query plan(s)*",
+            "*Hint: an index that leads with the searched column serves the condition*",
+        ]
+    )
+    assert "Tables read whole with a Filter" not in result.stdout.str()
+    assert "FAILED test_inner.py::test_b_alone" in result.stdout.str()

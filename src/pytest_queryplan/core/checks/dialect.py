@@ -133,6 +133,11 @@ class Dialect(Protocol):
         statement's ORDER BY, the walk delivers it and stops early)."""
         ...
 
+    def walks_to_limit(self, node: PlanNode) -> bool:
+        """Whether an index scan's rows reach the statement's own LIMIT in the index's order,
+        whatever its Index Cond (one that skips the leading key walks the whole index)."""
+        ...
+
     def heap_of(self, node: PlanNode) -> PlanNode | None:
         """The node that reads the table for an index scan that does not (a bitmap's)."""
         ...

@@ -232,9 +232,18 @@ class NoFilteredFullScan:
         for query in queries:
             if query.plan is None:
                 continue
-            marks = [m for m in skipped.get(id(query), ()) if m.node.relation_name in judged]
-            fine, ordered = [], []
+            marks, fine, ordered = [], [], []
             order_by: bool | None = None
+            for mark in skipped.get(id(query), ()):
+                if mark.node.relation_name not in judged:
+                    continue
+                if dialect.walks_to_limit(mark.node):
+                    if order_by is None:
+                        order_by = dialect.has_order_by(query.sql)
+                    if order_by:  # in the ORDER BY's order to the LIMIT: as a Filter's walk
+                        ordered.append(Mark(mark.node, Reason.ORDERED_WALK, mark.index))
+                        continue
+                marks.append(mark)
             for node in (n for n in found[id(query)] if n.relation_name in judged):
                 walked = dialect.walked_index(node)
                 cover = dialect.existing_cover(node, catalog) if walked else None

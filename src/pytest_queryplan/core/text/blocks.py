@@ -55,7 +55,7 @@ _MARK_TEXT = {
     " whole index is read (or skipped through)",
     Reason.FULL_WALK: "<-- {index} read whole: no Index Cond",
     Reason.ORDERED_WALK: "<-- {index} walked in the ORDER BY's order up to the LIMIT,"
-    " with a Filter: it reads as far as it takes to find the rows",
+    " its rows checked one by one: it reads as far as it takes to find the rows",
     Reason.FILTERED_INDEX_WALK: "<-- whole index {index} walked with a Filter (no Index Cond)",
 }
 

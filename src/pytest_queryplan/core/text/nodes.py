@@ -36,9 +36,16 @@ def findings(verdict: Verdict, verbose: bool) -> list[str]:
         )
     elif ordered_walks(verdict):
         head = (
-            f"An index walked in order under a LIMIT, with a Filter{where}, in "
-            f"{len(offenses)} query plan(s): it delivers the ORDER BY and stops at the LIMIT, "
-            "but where few rows match the Filter it reads far (a warning, not a failure)."
+            f"An index walked in order under a LIMIT, its rows checked one by one (a Filter,"
+            f" or an Index Cond without its leading key){where}, in {len(offenses)} query"
+            " plan(s): it delivers the ORDER BY and stops at the LIMIT, but where few rows"
+            " match it reads far (a warning, not a failure)."
+        )
+    elif skipped_only(verdict):
+        head = (
+            f"Indexes read whole for a condition on a later key{where} in {len(offenses)}"
+            " query plan(s): the Index Cond skips the index's leading key, so the whole index"
+            " is read (or skipped through)."
         )
     else:
         head = (
@@ -53,6 +60,12 @@ def findings(verdict: Verdict, verbose: bool) -> list[str]:
             "Hint: an index on the filtered columns followed by the ORDER BY's searches the "
             "rows and delivers them in order.",
         ]
+    elif skipped_only(verdict):
+        lines += [
+            "",
+            "Hint: an index that leads with the searched column serves the condition, or add"
+            " a condition on the leading key.",
+        ]
     elif verdict.kind == "filtered-full-read":
         lines += [
             "",
@@ -60,6 +73,12 @@ def findings(verdict: Verdict, verbose: bool) -> list[str]:
             "whole with allow_seq_scan=[...] (or ini queryplan_allow_seq_scan).",
         ]
     return lines
+
+
+def skipped_only(verdict: Verdict) -> bool:
+    """Whether every mark is an index searched without its leading key (no Filter)."""
+    marks = [m for o in verdict.offenses for m in o.marks]
+    return bool(marks) and all(m.reason == Reason.SKIPPED_LEADING_KEY for m in marks)
 
 
 def ordered_walks(verdict: Verdict) -> bool:

@@ -192,7 +192,7 @@ def heap_of(node: PlanNode) -> PlanNode | None:
     return parent if parent is not None and parent.node_type == "Bitmap Heap Scan" else None
 
 
-def _under_limit(node: PlanNode) -> bool:
+def under_limit(node: PlanNode) -> bool:
     """Whether the scan's rows reach the statement's own Limit in the scan's order (no Sort
     between). A subquery's Limit does not count: the statement's ORDER BY is not its order
     (``SELECT ... FROM (SELECT ... LIMIT 1) s ORDER BY ...``: a Sort, a join or a Subquery
@@ -219,7 +219,7 @@ def ordered_walk(node: PlanNode) -> bool:
     """An index walked whole (no Index Cond) whose rows reach a Limit in its order: it
     delivers an ORDER BY and stops at the LIMIT (the statement must have the ORDER BY)."""
     walks = node.node_type in ("Index Scan", "Index Only Scan")
-    return walks and node.index_cond is None and _under_limit(node)
+    return walks and node.index_cond is None and under_limit(node)
 
 
 def service(
@@ -270,7 +270,7 @@ def service(
         keys_in_cond=in_cond,
         keys_in_filter=tuple(k for k in keys if k in filtered),
         full_walk=full_walk,
-        ordered_limit=full_walk and walks and _under_limit(node),
+        ordered_limit=full_walk and walks and under_limit(node),
         partial=partial,
         causes=tuple(causes),
         skips_leading_key=bool(keys) and bool(in_cond) and keys[0] not in in_cond,

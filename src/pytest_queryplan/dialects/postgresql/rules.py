@@ -132,6 +132,9 @@ class ModelRules:
     def ordered_walk(self, node: PlanNode) -> bool:
         return conditions.ordered_walk(node)
 
+    def walks_to_limit(self, node: PlanNode) -> bool:
+        return node.node_type in ("Index Scan", "Index Only Scan") and conditions.under_limit(node)
+
     def index_scans(self, plan: Plan, names: Collection[str]) -> list[PlanNode]:
         return conditions.index_scans(plan, names)
 
