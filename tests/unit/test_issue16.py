@@ -544,3 +544,21 @@ def test_the_join_proof_needs_the_key_compared_as_the_join_compares_it(
     from pytest_queryplan.dialects.postgresql.conditions import _plain_leading_key
 
     assert _plain_leading_key(definition) is plain
+
+
+def test_a_gin_operator_its_operator_class_lacks_is_said_so() -> None:
+    """``data ? 'b'`` on ``gin (data jsonb_path_ops)`` (captured in a second run of the
+    issue's checks on 15 and 18): the hint said GIN searches ``?`` and in the same breath
+    "never this operator", then "Use an operator it serves: or ...". It names the operator
+    class now, and the text stays whole for an operator GIN never searches."""
+    from pytest_queryplan.core.checks.service import Cause
+    from pytest_queryplan.dialects.postgresql.hints import _never_searched
+
+    lacking = _never_searched(Cause("data", "operator", "data ? 'b'::text", "?"), "gin")
+    assert lacking is not None
+    assert "this gin index's operator class cannot search ?" in lacking
+    assert "Index data with jsonb_ops" in lacking
+    never = _never_searched(Cause("data", "other", "(data ->> 'k') ~~ 'x%'", "~~"), "gin")
+    assert never is not None
+    assert "Use an operator it serves, or index the expression with a btree." in never
+    assert "serves: or" not in never

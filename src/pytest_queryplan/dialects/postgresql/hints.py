@@ -93,6 +93,8 @@ _SEARCHES = {
     "brin": "ranges of block values (=, <, >, with the minmax opclass)",
     "hash": "equality (=) only",
 }
+#: Operators of jsonb's default GIN operator class that jsonb_path_ops lacks.
+_JSONB_OPS_ONLY = frozenset({"?", "?|", "?&"})
 _JSON_PATH = re.compile(r"\(?(\w+)\s*->>?\s*'([^']*)'(?:::text)?\)?\s*=\s*'([^']*)'")
 
 
@@ -103,17 +105,30 @@ def _never_searched(cause: Cause, method: str) -> str | None:
     if searches is None or (method == "hash" and cause.detail == "="):
         return None
     column, condition = cause.column, cause.condition
-    fix = "or index the expression with a btree"
+    if method == "gin" and cause.detail in _JSONB_OPS_ONLY:
+        # An operator GIN does search, left to the Filter: the index's operator class lacks
+        # it (jsonb_path_ops searches @> but not key existence).
+        return (
+            f'{column}: "{condition}" is checked row by row: this gin index\'s operator class'
+            f" cannot search {cause.detail} (jsonb_path_ops searches only @>, @? and @@; the"
+            f" default jsonb_ops also searches ?, ?| and ?&). Index {column} with jsonb_ops,"
+            " or ask with @> where containment says the same."
+        )
+    fix = "index the expression with a btree"
     path = _JSON_PATH.search(condition)
     if method == "gin" and path is not None:
         key, value = path.group(2), path.group(3).replace("''", "'")
         fix = (
             f"write it as containment, {column} @> '{{\"{key}\": {value}}}' (in Django,"
-            f" {column}__contains={{\"{key}\": {value}}}), {fix} ({column} -> '{key}')"
+            f" {column}__contains={{\"{key}\": {value}}}), or {fix} ({column} -> '{key}')"
+        )
+        return (
+            f'{column}: "{condition}" is checked row by row: a {method} index searches'
+            f" {searches}, never this operator on {column}. Use an operator it serves: {fix}."
         )
     return (
         f'{column}: "{condition}" is checked row by row: a {method} index searches'
-        f" {searches}, never this operator on {column}. Use an operator it serves: {fix}."
+        f" {searches}, never this operator on {column}. Use an operator it serves, or {fix}."
     )
 
 
