@@ -262,6 +262,10 @@ def test_every_partition_read_uses_an_index_attached_to_the_named_one(
         "    event_customer_severity_idx has no index attached on shop_event_2026 (an index"
         " created ON ONLY the parent, not attached everywhere)" in text
     )
+    # PostgreSQL attaches one level at a time: on a sub-partition, the fix names the parent
+    # partition's index, not the top one (which would be refused).
+    assert "ALTER INDEX event_customer_severity_idx ATTACH PARTITION <the new index>" in text
+    assert "attaches one level at a time" in text
     check("event_customer_created_idx")
     with connection.cursor() as cursor:
         cursor.execute(

@@ -265,7 +265,10 @@ def partly_used(verdict: Verdict, verbose: bool) -> list[str]:
             lines.append(
                 f"    {info.name} has no index attached on {node.relation_name} (an index "
                 "created ON ONLY the parent, not attached everywhere): create one there and "
-                f"ALTER INDEX {info.name} ATTACH PARTITION it."
+                "attach it to this index tree's index on the partition's own parent table: "
+                f"ALTER INDEX {info.name} ATTACH PARTITION <the new index> where that parent "
+                f"is {info.table}; on a sub-partition, the parent partition's index (PostgreSQL "
+                "attaches one level at a time)."
             )
     if check.strict:
         lines.append(
