@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import DEFAULT_RESULTS
+from bench.b1_more import hide_psycopg3_if_asked
+
+hide_psycopg3_if_asked()  # a psycopg2 child: before anything imports Django
 
 BENCHMARKS = ("b1", "b2", "b3", "b4")
 
@@ -48,6 +51,32 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--tiny", action="store_true", help="smallest sizes, for CI: times nothing")
     p.add_argument("--output", type=Path, default=DEFAULT_RESULTS, help="results JSON path")
+    more = p.add_argument_group("more rows")
+    more.add_argument(
+        "--b1-also",
+        action="append",
+        default=[],
+        metavar="WHERE",
+        help="B1 also on this server, in a child process: 'embedded' (the Unix socket) or a "
+        "postgresql:// URL (TCP); repeatable",
+    )
+    more.add_argument(
+        "--b1-psycopg2",
+        action="store_true",
+        help="B1 also on psycopg2 (needs psycopg2 installed), on every server B1 runs on",
+    )
+    more.add_argument(
+        "--suite",
+        type=Path,
+        help="B3 also times this checked-out suite: without the plugin (-p no:queryplan), "
+        "with it, and with --queryplan-guard=warn, alternating (--guard-runs times each)",
+    )
+    more.add_argument(
+        "--suite-cmd",
+        default="python -m pytest -q -p no:cacheprovider",
+        help="the command that runs --suite's tests, run in its folder ('python' is this "
+        "interpreter); default: %(default)s",
+    )
     size = p.add_argument_group("sizes (defaults; --tiny lowers every one not given)")
     size.add_argument("--iterations", type=int, help="B1: timed calls per contender (2000)")
     size.add_argument("--warmup", type=int, help="B1: untimed calls per contender first (200)")
@@ -75,7 +104,19 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
     return sizes
 
 
-def run(selected: tuple[str, ...], sizes: dict[str, Any]) -> dict[str, Any]:
+def child_sizes(args: argparse.Namespace) -> list[str]:
+    """The size flags given, for a child run (``--tiny`` included)."""
+    flags = ["--tiny"] if args.tiny else []
+    for name in ("iterations", "warmup", "customers", "rules"):
+        value = getattr(args, name)
+        if value is not None:
+            flags += [f"--{name}", str(value)]
+    return flags
+
+
+def run(
+    selected: tuple[str, ...], sizes: dict[str, Any], args: argparse.Namespace | None = None
+) -> dict[str, Any]:
     from bench import machine
     from bench.db import setup_django
 
@@ -96,6 +137,13 @@ def run(selected: tuple[str, ...], sizes: dict[str, Any]) -> dict[str, Any]:
                 rules=sizes["rules"],
             )
         )
+        results["b1"]["server"] = f"PG {results['database']['server_version'].split()[0]}"
+        if args is not None and (args.b1_also or args.b1_psycopg2):
+            from bench.b1_more import run_more, variants
+
+            progress("B1 on the other servers and drivers asked for")
+            runs = variants(args.b1_also, args.b1_psycopg2)
+            results["b1"]["more"] = run_more(runs, child_sizes(args))
     if "b2" in selected:
         from bench.b2_plansize import B2Options, run_b2
 
@@ -116,6 +164,13 @@ def run(selected: tuple[str, ...], sizes: dict[str, Any]) -> dict[str, Any]:
                 tests=sizes["tests"], runs=sizes["guard_runs"], warmup=sizes["process_warmup"]
             )
         )
+        if args is not None and args.suite is not None:
+            from bench.b3_suite import run_suite
+
+            progress(f"B3: the real suite in {args.suite}")
+            results["b3"]["suite"] = run_suite(
+                args.suite, args.suite_cmd, runs=sizes["guard_runs"], warmup=sizes["process_warmup"]
+            )
     if "b4" in selected:
         from bench.b4_import import B4Options, run_b4
 
@@ -142,8 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     selected = tuple(args.only or BENCHMARKS)
     sizes = resolve(args)
+    if args.suite is not None and not args.suite.is_dir():
+        raise SystemExit(f"--suite: {args.suite} is not a folder")
     with sigterm_as_exit():
-        results = run(selected, sizes)
+        results = run(selected, sizes, args)
     results["tiny"] = args.tiny
     results["targets"] = all_targets(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)

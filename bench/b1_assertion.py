@@ -12,6 +12,7 @@ prepared: ``EXPLAIN (GENERIC_PLAN)`` on PostgreSQL 16+, PREPARE and DEALLOCATE b
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +61,6 @@ def load_rows(customers: int, rules: int) -> list[int]:
 
 def contenders(customer_ids: list[int], offset: int) -> dict[str, Prepare]:
     """The ways to check one queryset, each preparing a fresh queryset per call."""
-    import psycopg
     from django.db import connection
 
     from pytest_queryplan.db.assertions import assert_index_used
@@ -83,7 +83,7 @@ def contenders(customer_ids: list[int], offset: int) -> dict[str, Prepare]:
 
         def run() -> object:
             sql, params = qs.query.sql_with_params()
-            with psycopg.ClientCursor(connection.connection) as cursor:
+            with client_cursor(connection.connection) as cursor:
                 cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
                 return cursor.fetchone()
 
@@ -116,6 +116,29 @@ def contenders(customer_ids: list[int], offset: int) -> dict[str, Prepare]:
     }
 
 
+def client_cursor(raw: Any) -> Any:
+    """A cursor that binds values on the client, as Django does: psycopg 3's
+    ``ClientCursor``, or a psycopg2 cursor (psycopg2 always binds on the client)."""
+    if type(raw).__module__.split(".")[0] == "psycopg":
+        import psycopg
+
+        return psycopg.ClientCursor(raw)
+    return raw.cursor()
+
+
+def transport(settings: dict[str, Any]) -> str:
+    """How the client reaches the server: a Unix socket (a HOST that is a folder, as the
+    embedded server's) or TCP."""
+    host = settings.get("HOST") or ""
+    return "Unix socket" if not host or host.startswith("/") else "TCP"
+
+
+def driver(raw: Any) -> str:
+    module = type(raw).__module__.split(".")[0]
+    version = getattr(sys.modules[module], "__version__", "?").split()[0]
+    return f"{'psycopg2' if module == 'psycopg2' else 'psycopg'} {version}"
+
+
 def run_b1(options: B1Options) -> dict[str, Any]:
     """Create the bench database, time every contender in both contexts, drop it."""
     from django.db import connection, transaction
@@ -137,6 +160,8 @@ def run_b1(options: B1Options) -> dict[str, Any]:
     with bench_database(name):
         customer_ids = load_rows(options.customers, options.rules)
         connection.ensure_connection()
+        result["transport"] = transport(connection.settings_dict)
+        result["driver"] = driver(connection.connection)
         calls = (options.warmup + options.iterations + 1) * len(CONTENDERS)
         for number, context in enumerate(CONTEXTS):
             timed = contenders(customer_ids, offset=number * calls)

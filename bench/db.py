@@ -41,19 +41,38 @@ def admin_connection(entry: dict[str, Any]) -> Any:
     return connect(entry, autocommit=True)
 
 
+def _sql() -> Any:
+    """The driver's ``sql`` module: psycopg 3's, or psycopg2's in a ``--b1-psycopg2`` run."""
+    try:
+        from psycopg import sql
+    except ImportError:
+        from psycopg2 import sql
+    return sql
+
+
+def admin_run(entry: dict[str, Any], statement: Any) -> Any:
+    """Run one statement on an autocommit connection; its first row (or None). Through a
+    cursor and without ``with``: both drivers alike (psycopg2's ``with`` opens a
+    transaction, where CREATE and DROP DATABASE cannot run)."""
+    admin = admin_connection(entry)
+    try:
+        cursor = admin.cursor()
+        cursor.execute(statement)
+        return cursor.fetchone() if cursor.description is not None else None
+    finally:
+        admin.close()
+
+
 def drop_database(entry: dict[str, Any], name: str) -> None:
     """Drop ``name`` if it exists, whoever is still connected to it."""
-    from psycopg import sql
-
-    with admin_connection(entry) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    sql = _sql()
+    admin_run(
+        entry, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    )
 
 
 def server_version(entry: dict[str, Any]) -> str:
-    with admin_connection(entry) as admin:
-        row = admin.execute("SHOW server_version").fetchone()
+    row = admin_run(entry, "SHOW server_version")
     return str(row[0]) if row else "unknown"
 
 
@@ -77,12 +96,11 @@ def bench_database(name: str) -> Iterator[str]:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
-    from psycopg import sql
 
+    sql = _sql()
     entry = server_settings()
     original = entry["NAME"]
-    with admin_connection(entry) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin_run(entry, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         connection.close()
         settings.DATABASES["default"]["NAME"] = name

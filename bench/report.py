@@ -34,10 +34,24 @@ def b1_lines(b1: dict[str, Any]) -> list[str]:
         "| natural/floor | generic/forced | forced/by hand |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    runs = [run for run in [b1, *b1.get("more", [])] if "contexts" in run]
+    for run in runs:
+        lines += _b1_rows(run, labelled=len(runs) > 1 or "transport" in run)
+    notes = [run["note"] for run in b1.get("more", []) if "note" in run]
+    return lines + (["", *notes] if notes else [])
+
+
+def _b1_rows(b1: dict[str, Any], *, labelled: bool) -> list[str]:
+    """One row per context; labelled with the server, transport and driver of the run."""
+    lines = []
+    label = ""
+    if labelled:
+        label = ", ".join(str(b1[key]) for key in ("server", "transport", "driver") if b1.get(key))
+        label = f" ({label})" if label else ""
     for context, data in b1["contexts"].items():
         stats, ratios = data["stats"], data["ratios"]
         lines.append(
-            f"| {context} | {_us(stats['floor']['median_ns'])} "
+            f"| {context}{label} | {_us(stats['floor']['median_ns'])} "
             f"| {_us(stats['forced']['median_ns'])} | {_us(stats['natural']['median_ns'])} "
             f"| {_us(stats['generic']['median_ns'])} "
             f"| {_us(stats['by_hand']['median_ns'])} | {ratios['forced/floor']:.2f}x "
@@ -104,6 +118,26 @@ def b3_lines(b3: dict[str, Any]) -> list[str]:
             f"| {_s(stats[f'{suite}_on']['median_ns'])} | {b3['ratios'][f'{suite}: on/off']:.2f}x "
             f"| {b3['ratios'][f'{suite}: ms added per test']:.1f} ms | {counted} |"
         )
+    if b3.get("suite"):
+        lines += ["", *suite_lines(b3["suite"])]
+    return lines
+
+
+def suite_lines(suite: dict[str, Any]) -> list[str]:
+    stats, ratios, codes = suite["stats"], suite["ratios"], suite["exit_codes"]
+    lines = [
+        f"**B3, a real suite** (`{suite['command']}` in {suite['path']}, whole runs, median "
+        f"of {suite['runs']}, alternating)",
+        "",
+        "| -p no:queryplan | plugin, guard off | `--queryplan-guard=warn` | off / none "
+        "| warn / none |",
+        "|---|---|---|---|---|",
+        f"| {_s(stats['no_plugin']['median_ns'])} | {_s(stats['plugin']['median_ns'])} "
+        f"| {_s(stats['guard_warn']['median_ns'])} | {ratios['plugin/no_plugin']:.2f}x "
+        f"| {ratios['guard_warn/no_plugin']:.2f}x |",
+    ]
+    if not suite["same_outcome"]:
+        lines += ["", f"**The variants ended differently** (exit codes {codes})."]
     return lines
 
 
@@ -125,12 +159,19 @@ def all_targets(results: dict[str, Any]) -> dict[str, bool]:
     flat: dict[str, bool] = {}
     b1 = results.get("b1")
     if b1:
-        for context, data in b1["contexts"].items():
-            for name, met in data["targets"].items():
-                flat[f"B1 {context}: {name}"] = met
+        for run in [b1, *b1.get("more", [])]:
+            if "contexts" not in run:
+                continue
+            where = ", ".join(str(run[k]) for k in ("transport", "driver") if run.get(k))
+            for context, data in run["contexts"].items():
+                for name, met in data["targets"].items():
+                    key = f"B1 {context} ({where})" if where else f"B1 {context}"
+                    flat[f"{key}: {name}"] = met
     for key in ("b2", "b3", "b4"):
         for name, met in (results.get(key) or {}).get("targets", {}).items():
             flat[f"{key.upper()}: {name}"] = met
+    for name, met in ((results.get("b3") or {}).get("suite") or {}).get("targets", {}).items():
+        flat[f"B3: {name}"] = met
     return flat
 
 

@@ -238,7 +238,13 @@ def counted(db) -> Iterator[tuple[RoundTripCounter, PostgreSQLBackend, object]]:
 
 
 # (psycopg 3, psycopg2): one pipeline always; psycopg2 needs the savepoint alone first.
-EXPLAIN_TRIPS = {"transaction": (1, 3), "autocommit": (1, 2)}
+# Natural mode in autocommit is a plain EXPLAIN: nothing set, nothing to roll back.
+EXPLAIN_TRIPS = {
+    ("transaction", Mode.FORCED): (1, 3),
+    ("transaction", Mode.NATURAL): (1, 3),
+    ("autocommit", Mode.FORCED): (1, 2),
+    ("autocommit", Mode.NATURAL): (1, 1),
+}
 READ_TRIPS = {"transaction": (1, 2), "autocommit": (1, 1)}
 
 
@@ -253,13 +259,59 @@ def test_round_trips_per_explain(counted, state):
     sql, params = OWNERS
     for mode in (Mode.FORCED, Mode.NATURAL):
         trips = proxy.count(lambda mode=mode: backend.explain(sql, params, mode=mode))
-        assert trips == EXPLAIN_TRIPS[state][driver], mode
+        assert trips == EXPLAIN_TRIPS[state, mode][driver], mode
     # A syntax error costs no more, and the session is still usable afterwards.
     with pytest.raises(Exception, match="syntax error"):
         backend.explain("SELEC broken", None, mode=Mode.FORCED)
     assert proxy.count(lambda: backend.index_info([OWNER_INDEX])) == READ_TRIPS[state][driver]
     expected = INTRANS if state == "transaction" else IDLE
     assert int(wrapper.connection.info.transaction_status) == expected
+    if state == "transaction":
+        wrapper.rollback()
+
+
+# What one EXPLAIN sends on psycopg 3 (one pipeline): the savepoint inside a transaction
+# always (an error must not abort the test's transaction, and the rollback releases the
+# locks planning took); in autocommit BEGIN ... ROLLBACK only where SET LOCAL needs it.
+STATEMENTS = {
+    ("transaction", Mode.FORCED): ["SAVEPOINT", "SET", "EXPLAIN", "ROLLBACK", "RELEASE"],
+    ("transaction", Mode.NATURAL): ["SAVEPOINT", "EXPLAIN", "ROLLBACK", "RELEASE"],
+    ("autocommit", Mode.FORCED): ["BEGIN", "SET", "EXPLAIN", "ROLLBACK"],
+    ("autocommit", Mode.NATURAL): ["EXPLAIN"],
+}
+
+
+@pytest.mark.parametrize("state", ["transaction", "autocommit"])
+def test_statements_per_explain(counted, monkeypatch, state):
+    if not is_psycopg3():
+        pytest.skip("psycopg2's statements are counted in round trips above")
+    from pytest_queryplan.dialects.postgresql import psycopg3
+
+    _, backend, wrapper = counted
+    if state == "transaction":
+        wrapper.set_autocommit(False)
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    sent: list[str] = []
+    pipeline = psycopg3._pipeline
+
+    def recording(raw, queries):
+        sent.extend(query.decode().split()[0] for query in queries)
+        return pipeline(raw, queries)
+
+    monkeypatch.setattr(psycopg3, "_pipeline", recording)
+    sql, params = OWNERS
+    for mode in (Mode.FORCED, Mode.NATURAL):
+        sent.clear()
+        backend.explain(sql, params, mode=mode)
+        assert sent == STATEMENTS[state, mode], mode
+    # A refused plain EXPLAIN in autocommit leaves the session idle and usable.
+    with pytest.raises(Exception, match="syntax error"):
+        backend.explain("SELEC broken", None, mode=Mode.NATURAL)
+    expected = INTRANS if state == "transaction" else IDLE
+    assert int(wrapper.connection.info.transaction_status) == expected
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT 1")
     if state == "transaction":
         wrapper.rollback()
 

@@ -83,6 +83,9 @@ class _SiteFinderOnFirstUse:
     def __call__(self, frame: Any = None) -> Any:
         return self.get()(frame)
 
+    def origin(self, frame: Any, *, built: bool = True) -> Any:
+        return self.get().origin(frame, built=built)
+
     def call(self, frame: Any) -> int:
         return int(self.get().call(frame))
 

@@ -72,30 +72,26 @@ def capture_queries(
 
     def record(execute: Wrapper, sql: str, params: Any, many: bool, context: Any) -> Any:
         if isinstance(sql, str):
-            frame = sys._getframe(1)
-            found = sites(frame) if sites is not None else (None, None)
-            call = sites.call(frame) if sites is not None and hasattr(sites, "call") else 0
             if is_explainable(sql):
                 first = params
                 if many:
                     # executemany: the first parameter set stands for all of them.
                     first = next(iter(params), None) if params is not None else None
-                # A QuerySet the test built and the application ran: asked only where the
-                # two lines differ (the test's own queries are test code's anyway).
-                given = found[1] is not None and hasattr(sites, "built_by_test")
-                query = ExplainedQuery(
-                    sql,
-                    first,
-                    using,
-                    site=found[0],
-                    test_site=found[1],
-                    call=call,
-                    by_test=given and bool(sites.built_by_test(frame)),
-                )
+                query = ExplainedQuery(sql, first, using)
+                if sites is not None:
+                    # One walk up the stack: the lines, the test's call, and (asked only
+                    # where the two lines differ) whether the test built the QuerySet.
+                    origin = sites.origin(sys._getframe(1))
+                    query.site, query.test_site = origin.site, origin.test_site
+                    query.call, query.by_test = origin.call, origin.by_test
                 captured.append(query)
             else:
                 if statements is not None:
-                    statements.append((sql, (*found, call)))
+                    found = (None, None, 0)
+                    if sites is not None:
+                        origin = sites.origin(sys._getframe(1), built=False)
+                        found = (origin.site, origin.test_site, origin.call)
+                    statements.append((sql, found))
                 if on_ddl is not None and is_ddl(sql):
                     on_ddl()
         return execute(sql, params, many, context)

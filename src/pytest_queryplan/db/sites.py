@@ -1,8 +1,8 @@
 """Where a captured statement came from: the application line, and the test's line.
 
-The stack is walked when the statement runs (``core.callsite``: a few microseconds, no
-source read), skipping Django, this plugin, pytest and pluggy, installed packages and the
-standard library; what is left is the project's own code.
+The stack is walked when the statement runs, once per statement and only up to the
+test's frame (no source read), skipping Django, this plugin, pytest and pluggy, installed
+packages and the standard library; what is left is the project's own code.
 """
 
 from __future__ import annotations
@@ -14,15 +14,9 @@ import sysconfig
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
-from pytest_queryplan.core.report.callsite import (
-    CallSite,
-    Prefixes,
-    app_frame,
-    first_test_frame,
-    frames_from,
-)
+from pytest_queryplan.core.report.callsite import CallSite, Prefixes
 
 Sites = tuple[CallSite | None, CallSite | None]
 #: The compiler's methods that run a statement (its ``self.query`` is what runs).
@@ -62,6 +56,15 @@ def library_roots() -> list[str]:
     return sorted(roots)
 
 
+class Origin(NamedTuple):
+    """Where one statement came from, read in one walk up the stack."""
+
+    site: CallSite | None
+    test_site: CallSite | None
+    call: int
+    by_test: bool
+
+
 class SiteFinder:
     """Finds the (application, test) lines of the statement being run, once per process.
 
@@ -75,13 +78,63 @@ class SiteFinder:
         self.numbers = itertools.count(1)
         self.local = threading.local()  # per thread: the last call the test made, its number
 
-    def __call__(self, frame: FrameType | None = None) -> Sites:
+    def origin(self, frame: FrameType | None, *, built: bool = True) -> Origin:
+        """The statement's application line, its test line (None when it is the same
+        line), which call by the test runs it (:meth:`call`) and, with ``built``, whether
+        the test built it (:meth:`built_by_test`): one walk from ``frame`` up to the test's
+        frame (or the first application frame, without ``is_test``), never the whole stack.
+
+        Each answer is the one the separate methods give; this is the capture's path, run
+        for every statement."""
         if self.skip is None:
             self.skip = Prefixes(library_roots())
-        frames = list(frames_from(frame if frame is not None else sys._getframe(1)))
-        site = app_frame(frames, skip_roots=self.skip)
-        test = first_test_frame(frames, self.is_test) if self.is_test is not None else None
-        return site, (test if test != site else None)
+        skip, is_test = self.skip, self.is_test
+        site: CallSite | None = None
+        test: FrameType | None = None
+        callee: FrameType | None = None
+        compiling: list[FrameType] = []
+        current, previous = frame, None
+        while current is not None:
+            code = current.f_code
+            path = code.co_filename
+            if site is None and not (path.startswith(skip) or path.startswith("<")):
+                site = CallSite(path, current.f_lineno or 0, code.co_qualname)
+            if is_test is None:
+                if site is not None:
+                    break
+            elif is_test(path):
+                test, callee = current, previous
+                if site is not None:
+                    break
+                # The test's own file is under a skip root: the application line is further out.
+                while current is not None and site is None:
+                    current = current.f_back
+                    if current is not None:
+                        site = self._site_of(current)
+                break
+            elif code.co_name in _COMPILING:
+                compiling.append(current)
+            previous, current = current, current.f_back
+        if test is None:
+            return Origin(site, None, 0, False)
+        code = test.f_code
+        test_site = CallSite(code.co_filename, test.f_lineno or 0, code.co_qualname)
+        if test_site == site:
+            return Origin(site, None, self._number(callee), False)
+        by_test = built and self._given(compiling, test, callee)
+        return Origin(site, test_site, self._number(callee), by_test)
+
+    def _site_of(self, frame: FrameType) -> CallSite | None:
+        code = frame.f_code
+        path = code.co_filename
+        assert self.skip is not None
+        if path.startswith(self.skip) or path.startswith("<"):
+            return None
+        return CallSite(path, frame.f_lineno or 0, code.co_qualname)
+
+    def __call__(self, frame: FrameType | None = None) -> Sites:
+        found = self.origin(frame if frame is not None else sys._getframe(1), built=False)
+        return found.site, found.test_site
 
     def call(self, frame: FrameType | None) -> int:
         """Which call by the test ``frame`` runs in: the frame the test's own frame called
@@ -89,12 +142,10 @@ class SiteFinder:
         statement of one call, a new one for the next call, even from the same line of a
         loop; 0 with no test frame. The last entry frame is held (by this thread) until
         :meth:`forget`, so its identity cannot pass to the next call's frame."""
-        if self.is_test is None:
-            return 0
-        callee, current = None, frame
-        while current is not None and not self.is_test(current.f_code.co_filename):
-            callee, current = current, current.f_back
-        if current is None or callee is None:
+        return self.origin(frame, built=False).call
+
+    def _number(self, callee: FrameType | None) -> int:
+        if callee is None:
             return 0
         local = self.local
         if getattr(local, "entry", None) is not callee:
@@ -111,15 +162,29 @@ class SiteFinder:
         from application code inside a test."""
         if self.is_test is None:
             return False
-        query, callee, current = None, None, frame
+        compiling, callee, current = [], None, frame
         while current is not None and not self.is_test(current.f_code.co_filename):
-            if query is None and current.f_code.co_name in _COMPILING:
-                query = getattr(current.f_locals.get("self"), "query", None)
+            if current.f_code.co_name in _COMPILING:
+                compiling.append(current)
             callee, current = current, current.f_back
-        if current is None or callee is None or query is None:
+        if current is None:
+            return False
+        return self._given(compiling, current, callee)
+
+    @staticmethod
+    def _given(compiling: list[FrameType], test: FrameType, callee: FrameType | None) -> bool:
+        if callee is None:
+            return False
+        # The innermost compiler frame that holds a Query is the statement being run.
+        query = None
+        for frame in compiling:
+            query = getattr(frame.f_locals.get("self"), "query", None)
+            if query is not None:
+                break
+        if query is None:
             return False
         try:
-            return _conditions_given(query, current, callee)
+            return _conditions_given(query, test, callee)
         except Exception:  # noqa: BLE001 - a condition that cannot be compared: not known
             return False
 

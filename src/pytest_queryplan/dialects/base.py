@@ -78,12 +78,17 @@ class Runner(Protocol):
     """One database driver's way to run the statements a backend built, on the Django
     connection's own driver connection, out of sight of Django's execute wrappers."""
 
-    def isolated(self, statements: Sequence[str], params: Params) -> Rows | None:
+    def isolated(
+        self, statements: Sequence[str], params: Params, *, read_only: bool = False
+    ) -> Rows | None:
         """Run ``statements`` in a throw-away (sub)transaction that is always rolled back.
 
         Only the last statement takes ``params`` (bound by the driver); its rows are
         returned. A failure raises :class:`ExplainError` after the session was restored,
-        so the surrounding transaction stays usable."""
+        so the surrounding transaction stays usable. ``read_only``: the statements set
+        nothing and run nothing (a plain EXPLAIN, a catalog read), so in autocommit with
+        no transaction open they go bare: there is nothing to roll back, and a failure
+        leaves the session idle. Inside a transaction the savepoint stays."""
 
     def read(self, sql: str, params: Params) -> Rows:
         """One read-only catalog query of the backend's own (never user SQL), as cheaply as

@@ -102,6 +102,17 @@ WHERE c.relname = ANY(%s) AND c.relispartition AND c.{_IN_PATH}
 """
 
 
+def _driver_of(raw: Any, alias: str) -> str:
+    driver = type(raw).__module__.split(".")[0]
+    if driver not in ("psycopg", "psycopg2"):
+        raise QueryPlanUsageError(
+            f"Database alias {alias!r} uses the driver {type(raw).__module__}; "
+            "pytest-queryplan works with psycopg 3 and psycopg2, the two drivers Django's "
+            "PostgreSQL backend supports."
+        )
+    return driver
+
+
 class PostgreSQLBackend:
     dialect = POSTGRESQL
 
@@ -115,7 +126,7 @@ class PostgreSQLBackend:
         Chosen by the driver connection's own module, so the driver that is not in use is
         never imported (a psycopg2 project may well have no psycopg 3, and vice versa)."""
         raw = self._raw()
-        if self._driver() == "psycopg":
+        if _driver_of(raw, self.alias) == "psycopg":
             from pytest_queryplan.dialects.postgresql.psycopg3 import Psycopg3Runner
 
             return Psycopg3Runner(raw, self.alias)
@@ -127,24 +138,14 @@ class PostgreSQLBackend:
         self.connection.ensure_connection()
         return self.connection.connection
 
-    def _driver(self) -> str:
-        raw = self._raw()
-        driver = type(raw).__module__.split(".")[0]
-        if driver not in ("psycopg", "psycopg2"):
-            raise QueryPlanUsageError(
-                f"Database alias {self.alias!r} uses the driver {type(raw).__module__}; "
-                "pytest-queryplan works with psycopg 3 and psycopg2, the two drivers Django's "
-                "PostgreSQL backend supports."
-            )
-        return driver
-
     def param_types(self, values: Sequence[Any]) -> list[str | None]:
         """The type each value is sent as, as the driver would send it (None: ``unknown``,
         the server infers it from the statement, as it does for psycopg 3's strings)."""
-        if self._driver() == "psycopg":
+        raw = self._raw()
+        if _driver_of(raw, self.alias) == "psycopg":
             from pytest_queryplan.dialects.postgresql.psycopg3 import param_types
 
-            return param_types(self._raw(), values)
+            return param_types(raw, values)
         from pytest_queryplan.dialects.postgresql.psycopg2 import param_types as literal_types
 
         return literal_types(values)
@@ -177,8 +178,11 @@ class PostgreSQLBackend:
         if generic:
             rows = self._explain_generic(statements, sql, params, analyze=analyze)
         else:
+            # A plain EXPLAIN with nothing set first plans and changes nothing: in
+            # autocommit it needs no BEGIN ... ROLLBACK (a transaction keeps its savepoint).
+            read_only = not statements and not analyze
             statements.append(f"EXPLAIN ({options}) {sql}")
-            rows = self.runner().isolated(statements, params)
+            rows = self.runner().isolated(statements, params, read_only=read_only)
         if not rows:  # pragma: no cover - EXPLAIN always returns one row
             raise ExplainError("EXPLAIN returned no rows")
         return rows[0][0]
@@ -195,7 +199,8 @@ class PostgreSQLBackend:
         if many is None or len(items) < 2 or any(_GENERIC_PARAM.search(s) for s, _ in items):
             return None
         setup = POSTGRESQL.planner_settings(mode)
-        rows = many(setup, [(f"EXPLAIN (FORMAT JSON) {sql}", params) for sql, params in items])
+        explains = [(f"EXPLAIN (FORMAT JSON) {sql}", params) for sql, params in items]
+        rows = many(setup, explains, read_only=not setup)
         if rows is None or not all(rows):
             return None
         return [found[0][0] for found in rows]

@@ -7,7 +7,8 @@ savepoint included, and abort the test's transaction with nothing to roll back t
 transaction the savepoint therefore goes first, in a string of its own, then the setup
 statements and the EXPLAIN (a setup statement may hold the user's SQL too: generic mode's
 PREPARE), then the rollback: three round trips. In autocommit a refused string leaves
-nothing behind, so ``BEGIN; setup; EXPLAIN`` goes at once and ``ROLLBACK`` after it: two.
+nothing behind, so ``BEGIN; setup; EXPLAIN`` goes at once and ``ROLLBACK`` after it: two;
+a plain EXPLAIN with no setup (natural mode) changes nothing and goes alone: one.
 Values are bound by ``cursor.mogrify``, the client-side binding psycopg2 always uses;
 psycopg2 sends its own BEGIN first where a non-autocommit connection has no transaction
 open yet, as it would for the test's next statement anyway.
@@ -52,11 +53,20 @@ class Psycopg2Runner:
 
         return bool(self.raw.autocommit) and status == TRANSACTION_STATUS_IDLE
 
-    def isolated(self, statements: Sequence[str], params: Params) -> Rows | None:
+    def isolated(
+        self, statements: Sequence[str], params: Params, *, read_only: bool = False
+    ) -> Rows | None:
         import psycopg2
 
         fresh = self._fresh(self._status())
         with self.raw.cursor() as cursor:
+            if fresh and read_only and len(statements) == 1:
+                # Nothing to roll back, and a refused statement leaves autocommit idle.
+                try:
+                    cursor.execute(statements[0], params)
+                    return cursor.fetchall() if cursor.description is not None else None
+                except psycopg2.Error as exc:
+                    raise ExplainError(first_line(exc)) from exc
             last = self._bind(cursor, statements[-1], params)
             setup = list(statements[:-1])
             if fresh:

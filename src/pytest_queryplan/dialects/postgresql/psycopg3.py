@@ -39,8 +39,9 @@ class Psycopg3Runner:
         self.raw = raw
         self.alias = alias
 
-    def _wrapping(self) -> tuple[list[str], list[str]]:
-        """The statements before and after ours that leave the session as it was."""
+    def _wrapping(self, read_only: bool = False) -> tuple[list[str], list[str]]:
+        """The statements before and after ours that leave the session as it was (none
+        for ``read_only`` statements in autocommit: see ``Runner.isolated``)."""
         from psycopg.pq import TransactionStatus
 
         raw = self.raw
@@ -55,15 +56,19 @@ class Psycopg3Runner:
             if status == TransactionStatus.IDLE:
                 begin.insert(0, _begin(raw))
             return begin, list(CLOSE_SAVEPOINT)
+        if read_only:
+            return [], []
         return ["BEGIN"], ["ROLLBACK"]
 
-    def isolated(self, statements: Sequence[str], params: Params) -> Rows | None:
+    def isolated(
+        self, statements: Sequence[str], params: Params, *, read_only: bool = False
+    ) -> Rows | None:
         import psycopg
         from psycopg.adapt import Transformer
         from psycopg.pq import ExecStatus
 
         raw = self.raw
-        begin, end = self._wrapping()
+        begin, end = self._wrapping(read_only)
         encoding = raw.info.encoding
         try:
             last = statements[-1]
@@ -95,17 +100,22 @@ class Psycopg3Runner:
         return loader.load_rows(0, result.ntuples, tuple)
 
     def isolated_many(
-        self, setup: Sequence[str], statements: Sequence[tuple[str, Params]]
+        self,
+        setup: Sequence[str],
+        statements: Sequence[tuple[str, Params]],
+        *,
+        read_only: bool = False,
     ) -> list[Rows] | None:
         """Every statement's rows, after ``setup``, in one savepoint and one round trip;
         None when any statement failed (the caller then runs them one by one, to tell
-        which). The savepoint is rolled back either way."""
+        which). The savepoint is rolled back either way; ``read_only`` as for
+        :meth:`isolated`."""
         import psycopg
         from psycopg.adapt import Transformer
         from psycopg.pq import ExecStatus
 
         raw = self.raw
-        begin, end = self._wrapping()
+        begin, end = self._wrapping(read_only)
         encoding = raw.info.encoding
         bound = []
         with psycopg.ClientCursor(raw) as cursor:
@@ -130,7 +140,7 @@ class Psycopg3Runner:
 
     def read(self, sql: str, params: Params) -> Rows:
         # The pipeline makes isolation free: still one round trip.
-        return self.isolated([sql], params) or []
+        return self.isolated([sql], params, read_only=True) or []
 
     def _restore(self, end: list[str]) -> None:
         import psycopg
