@@ -81,11 +81,14 @@ class TestWatch:
     def full_reads(self) -> NoFilteredFullScan:
         """The one full-read check of this test: a bare marker's and the guard's (the
         guard then keeps the findings in its scope). A guard warning carries its suggestion
-        too (worked out and tried once per (table, filter) a test reads whole)."""
+        too (worked out and tried once per (table, filter) a test reads whole). Only a bare
+        marker's verdict suggests for every finding; the guard asks for suggestions for the
+        findings in its scope alone (:meth:`guard_failures`): one for a query the test's
+        own code ran would be worked out, tried in a savepoint, and thrown away."""
         spec = self.spec
         allow = self.run.allow_seq_scan | set(spec.allow_seq_scan if spec else ())
         bare = spec is not None and spec.checks_seq_scans
-        return NoFilteredFullScan(allow, suggest=bare or self.run.guard != GuardLevel.OFF)
+        return NoFilteredFullScan(allow, suggest=bare)
 
     def aliases(self) -> list[str]:
         """The spec's connection, and with the guard (or a query budget, which counts per
@@ -386,7 +389,19 @@ class TestWatch:
                     kind = offense.marks[0].reason if offense in found.warnings else found.kind
                     built = " (a QuerySet the test built)" if offense.query.by_test else ""
                     self.record.leave_out(f"{kind}{built}", len(offense.marks))
-            verdicts.append(replace(found, passed=not kept, offenses=kept, warnings=warned))
+            suggestions = found.suggestions
+            if not self.full_reads.suggest and (kept or warned):
+                dialect = self.catalogs[alias].dialect
+                suggestions = dialect.suggest([*kept, *warned], self.catalogs[alias])
+            verdicts.append(
+                replace(
+                    found,
+                    passed=not kept,
+                    offenses=kept,
+                    warnings=warned,
+                    suggestions=suggestions,
+                )
+            )
         rootdir = str(self.item.config.rootpath)
         texts, accepted_only, warned_only = [], True, True
         for verdict in verdicts:

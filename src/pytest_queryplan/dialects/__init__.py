@@ -9,6 +9,7 @@ leave no trace, catalog look-ups). Adding a database is a package here and one l
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,11 @@ _DIALECTS = {
 }
 
 
+@functools.cache
 def _load(spec: str) -> Any:
+    """The object ``"module:name"`` names, imported on first use (a vendor's driver is
+    never imported where its database is not used), then remembered: this runs for every
+    check and every captured query's backend."""
     module_name, name = spec.split(":")
     return getattr(importlib.import_module(module_name), name)
 
