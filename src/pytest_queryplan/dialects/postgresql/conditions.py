@@ -366,15 +366,7 @@ def join_key(node: PlanNode, info: IndexInfo) -> str | None:
         rf'(?<![\w."]){re.escape(alias)}\."?{re.escape(column)}"?(?![\w"])'
         rf'|(?<![\w."])"{re.escape(alias)}"\."?{re.escape(column)}"?(?![\w"])'
     )
-    root = node
-    while root.parent is not None:
-        root = root.parent
-    stack = [root]
-    while stack:
-        other = stack.pop()
-        stack.extend(reversed(other.children))
-        if other is node or other is start:
-            continue
+    for other in _other_nodes(node, start):
         for key in _JOIN_CONDITIONS:
             text = other.raw.get(key)
             if text and pattern.search(text):
@@ -414,6 +406,20 @@ _PASS_THROUGH = frozenset(
 _PLANNERS_OWN = frozenset({"Aggregate", "Unique", "Sort", "Incremental Sort"})
 
 
+def _other_nodes(node: PlanNode, start: PlanNode) -> Iterator[PlanNode]:
+    """Every node of ``node``'s plan, top down, but the scan itself (``node``, and
+    ``start``, its Bitmap Heap Scan where it has one)."""
+    root = node
+    while root.parent is not None:
+        root = root.parent
+    stack = [root]
+    while stack:
+        other = stack.pop()
+        stack.extend(reversed(other.children))
+        if other is not node and other is not start:
+            yield other
+
+
 def parameterised_search(
     node: PlanNode, info: IndexInfo, *, planners_own: bool = False
 ) -> str | None:
@@ -437,15 +443,8 @@ def parameterised_search(
     alias = start.alias or start.relation_name
     if column is None or not alias or not _plain_leading_key(info.definition):
         return None
-    root = node
-    while root.parent is not None:
-        root = root.parent
-    stack = [root]
-    while stack:
-        holder = stack.pop()
-        stack.extend(reversed(holder.children))
-        if holder is node or holder is start:
-            continue
+    passes = _PASS_THROUGH | (_PLANNERS_OWN if planners_own else frozenset())
+    for holder in _other_nodes(node, start):
         for key in _JOIN_CONDITIONS:
             for part in conjuncts(holder.raw.get(key)):
                 other = _equated(part, alias, column)
@@ -453,7 +452,6 @@ def parameterised_search(
                     continue
                 other_alias, other_text = other
                 scan = _scan_of(holder, other_alias)
-                passes = _PASS_THROUGH | (_PLANNERS_OWN if planners_own else frozenset())
                 if scan is not None and scan is not start and _joinable(start, scan, passes):
                     if other_alias is None and _PLAIN_NAME.fullmatch(other_text):
                         other_text = f"{scan.alias or scan.relation_name}.{other_text}"

@@ -14,7 +14,7 @@ scan's rows on their way up.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import pytest_queryplan.dialects.postgresql.conditions as conditions
@@ -54,10 +54,9 @@ def sorts_above(node: PlanNode) -> tuple[PlanNode, ...]:
     return tuple(found)
 
 
-def has_order_by(sql: str) -> bool:
-    """Whether the statement itself orders its rows: an ORDER BY outside every bracket
-    (not a window's, a subquery's or an aggregate's), string literals and comments
-    skipped. A UNION's trailing ORDER BY is top-level; ``(SELECT ... ORDER BY ...)`` is not."""
+def _words(sql: str) -> Iterator[tuple[int, str, str]]:
+    """Each word of a statement, upper-cased, with its bracket depth and the word just
+    before it ("" after punctuation); string literals and comments skipped."""
     depth, previous = 0, ""
     for match in _SQL_TOKEN.finditer(sql):
         kind = match.lastgroup
@@ -67,13 +66,19 @@ def has_order_by(sql: str) -> bool:
             depth = max(depth - 1, 0)
         elif kind == "word":
             word = match.group().upper()
-            if depth == 0 and previous == "ORDER" and word == "BY":
-                return True
+            yield depth, previous, word
             previous = word
-            continue
         elif kind == "other":
             previous = ""
-    return False
+
+
+def has_order_by(sql: str) -> bool:
+    """Whether the statement itself orders its rows: an ORDER BY outside every bracket
+    (not a window's, a subquery's or an aggregate's), string literals and comments
+    skipped. A UNION's trailing ORDER BY is top-level; ``(SELECT ... ORDER BY ...)`` is not."""
+    return any(
+        not depth and previous == "ORDER" and word == "BY" for depth, previous, word in _words(sql)
+    )
 
 
 #: Words that keep a subquery whole instead of flattening it into its parent's joins.
@@ -88,19 +93,10 @@ def keeps_subqueries_whole(sql: str) -> bool:
     BY, a LIMIT, a window, a set operation anywhere, or an ORDER BY inside brackets. Without
     any, an Aggregate, Unique or Sort below a join is the planner's own (a semi join's
     lookup made unique, a merge join's input), not a subquery's."""
-    depth, previous = 0, ""
-    for match in _SQL_TOKEN.finditer(sql):
-        kind = match.lastgroup
-        if kind == "open":
-            depth += 1
-        elif kind == "close":
-            depth = max(depth - 1, 0)
-        elif kind == "word":
-            word = match.group().upper()
-            if word in _KEPT_WHOLE or (depth and previous == "ORDER" and word == "BY"):
-                return True
-            previous = word
-    return False
+    return any(
+        word in _KEPT_WHOLE or (depth and previous == "ORDER" and word == "BY")
+        for depth, previous, word in _words(sql)
+    )
 
 
 def feeds_a_subplan(node: PlanNode) -> str | None:
