@@ -302,34 +302,38 @@ class IndexUsed:
                     replanned = True
                     break
             else:
-                proven = self._parameterised(query, bad, names, info, dialect)
+                # Where the plan proves a parameterised scan, per scan (asked once each).
+                clauses = {
+                    id(found.node): dialect.parameterised_search(found.node, info, query.sql)
+                    for found in bad
+                }
+                proven = self._parameterised(query, bad, clauses, names, dialect)
                 if proven is not None:
                     reasoned[id(query)] = proven
                     continue
                 said = "; then ".join(tried)
-                for found in bad:
-                    if id(found.node) in where:
-                        searchable = dialect.parameterised_search(found.node, info, query.sql)
-                        notes[id(found.node)] = (where[id(found.node)], said, searchable)
+                for node, key in where.items():
+                    notes[node] = (key, said, clauses[node])
         return notes, replanned, reasoned
 
     def _parameterised(
         self,
         query: ExplainedQuery,
         bad: Sequence[Service],
+        clauses: dict[int, str | None],
         names: frozenset[str],
-        info: IndexInfo,
         dialect: Dialect,
     ) -> Offense | None:
         """The query as served, when every scan of the index that did not serve it lacks
         only its leading key and the plan proves a parameterised scan could search that key
-        (everything else the scan left, a key in a Filter, a key ``keys=`` asked for, still
-        counts). Not for ``ordered=``: a parameterised scan's rows come in another order."""
+        (``clauses``, per scan: by what, or None; everything else the scan left, a key in a
+        Filter, a key ``keys=`` asked for, still counts). Not for ``ordered=``: a
+        parameterised scan's rows come in another order."""
         if self.ordered or query.plan is None:
             return None
         searched: dict[int, str] = {}
         for found in bad:
-            clause = dialect.parameterised_search(found.node, info, query.sql)
+            clause = clauses[id(found.node)]
             if clause is None or not found.keys:
                 return None
             lead = found.keys[0]
