@@ -298,34 +298,9 @@ def test_a_leading_key_only_in_a_join_is_asked_again(
     these rows analysed, and stale counts claiming 50,000 profiles (upstream's volume
     analysed in a rolled-back savepoint), where only the second retry finds the scan. The
     retry itself is unit-tested on stored plans (``tests/unit/test_issue16.py``)."""
-    from django.contrib.auth.models import User
+    from upstream.models import UserProfile
 
-    from upstream.models import Customer, UserProfile
-
-    if statistics == "stale-volume":
-        from upstream.tests.test_query_plans import VOLUME_SQL
-
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                for statement in VOLUME_SQL:
-                    cursor.execute(statement)
-            transaction.set_rollback(True)
-    elif statistics == "many-customers":
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(MANY_CUSTOMERS)
-            cursor.execute("ANALYZE upstream_customer")
-            transaction.set_rollback(True)
-    for number in range(20):
-        customer = Customer.objects.create(name=f"Customer {number}", slug=f"c-{number}")
-        for role in ("owner", "admin", "viewer"):
-            user = User.objects.create(username=f"{role}-{number}")
-            UserProfile.objects.create(user=user, customer=customer, role=role)
-    if statistics == "analysed":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE upstream_customer, upstream_userprofile")
-    elif statistics == "many-customers":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE upstream_userprofile")
+    make_owners(statistics)
     owners = UserProfile.objects.filter(role="owner", customer__name="Customer 3")
     plan = assert_uses_index(owners, OWNER_INDEX)
     (scan,) = plan.find(index=OWNER_INDEX)
@@ -393,22 +368,11 @@ def test_the_join_proof_stops_at_a_subquery_kept_whole(
     Aggregate): served. Grouped or DISTINCT, the subquery is computed whole before any join
     condition can reach it: customer_id never narrows the read, and the proof must not say
     it could (it did before the proof stopped at those nodes)."""
-    from django.contrib.auth.models import User
     from django.db.models import Count
 
     from upstream.models import Customer, UserProfile
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(MANY_CUSTOMERS)
-        cursor.execute("ANALYZE upstream_customer")
-        transaction.set_rollback(True)
-    for number in range(20):
-        customer = Customer.objects.create(name=f"Customer {number}", slug=f"c-{number}")
-        for role in ("owner", "admin", "viewer"):
-            user = User.objects.create(username=f"{role}-{number}")
-            UserProfile.objects.create(user=user, customer=customer, role=role)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE upstream_userprofile")
+    make_owners("many-customers")
     owners = UserProfile.objects.filter(role="owner").values("customer_id")
     if shape == "in-grouped":
         owners = owners.annotate(n=Count("id")).filter(n__gte=1).values("customer_id")
@@ -494,6 +458,41 @@ def test_an_order_the_index_cannot_deliver_still_fails(
     with pytest.raises(QueryPlanAssertionError) as failure:
         assert_uses_index(target, RULE_INDEX, ordered=True)
     assert said in str(failure.value)
+
+
+def make_owners(statistics: str) -> None:
+    """20 customers with an owner, an admin and a viewer each, under the planner statistics
+    named: "analysed" (these rows), "stale-volume" (upstream's 50,000 profiles analysed in a
+    rolled-back savepoint, the counts kept), "many-customers" (20,000 customers the same
+    way, then these profiles analysed)."""
+    from django.contrib.auth.models import User
+
+    from upstream.models import Customer, UserProfile
+
+    if statistics == "stale-volume":
+        from upstream.tests.test_query_plans import VOLUME_SQL
+
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                for statement in VOLUME_SQL:
+                    cursor.execute(statement)
+            transaction.set_rollback(True)
+    elif statistics == "many-customers":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(MANY_CUSTOMERS)
+            cursor.execute("ANALYZE upstream_customer")
+            transaction.set_rollback(True)
+    for number in range(20):
+        customer = Customer.objects.create(name=f"Customer {number}", slug=f"c-{number}")
+        for role in ("owner", "admin", "viewer"):
+            user = User.objects.create(username=f"{role}-{number}")
+            UserProfile.objects.create(user=user, customer=customer, role=role)
+    if statistics == "analysed":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE upstream_customer, upstream_userprofile")
+    elif statistics == "many-customers":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE upstream_userprofile")
 
 
 #: 20,000 customers, inserted and analysed in a savepoint that is rolled back: the row
