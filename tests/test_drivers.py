@@ -237,19 +237,62 @@ def counted(db) -> Iterator[tuple[RoundTripCounter, PostgreSQLBackend, object]]:
         proxy.close()
 
 
-# (psycopg 3, psycopg2): one pipeline always; psycopg2 needs the savepoint alone first.
-# Natural mode in autocommit is a plain EXPLAIN: nothing set, nothing to roll back.
+@pytest.fixture(autouse=True)
+def nothing_parsed_yet():
+    """Each test starts with no statement known to parse (see ``parsed.py``)."""
+    from pytest_queryplan.dialects.postgresql.drivers import parsed
+
+    parsed.PIPELINE.forget()
+    parsed.SIMPLE.forget()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("mode", ["natural", "forced"])
+def test_a_second_statement_in_the_sql_never_runs_for_good(queryplan, mode):
+    """One message may carry several statements: a string of the user's holding a second
+    one (here a DELETE after the SELECT) must never run it where nothing rolls it back,
+    in autocommit, the first time or once the same statement was explained before."""
+    Customer.objects.create(name="kept", slug="kept")
+    sql = "SELECT id FROM upstream_customer WHERE slug = %s; DELETE FROM upstream_customer"
+    for slug in ("kept", "other"):
+        with contextlib.suppress(QueryPlanUsageError):  # psycopg 3 refuses two statements
+            queryplan.explain((sql, [slug]), mode=mode)
+        assert transaction_status() == IDLE
+        assert Customer.objects.filter(slug="kept").exists()
+
+
+def test_values_that_change_the_syntax_go_the_safe_way(queryplan, customers):
+    """A statement explained once is sent in one message with its savepoint next time,
+    keyed by its values' kinds: psycopg2 writes an empty tuple as ``()``, a syntax error,
+    which must find the savepoint already made (the test's transaction stays usable)."""
+    if is_psycopg3():
+        pytest.skip("psycopg 3 binds no tuple: a list is an array literal, never ()")
+    sql = "SELECT id FROM upstream_customer WHERE id IN %s"
+    queryplan.explain((sql, [(1, 2)]))
+    queryplan.explain((sql, [(3, 4)]))  # known now: one message
+    with pytest.raises(QueryPlanUsageError, match="syntax error"):
+        queryplan.explain((sql, [()]))
+    assert transaction_status() == INTRANS
+    assert Customer.objects.count() == 5
+
+
+# (psycopg 3, psycopg2), for a statement's first EXPLAIN and for the same statement again
+# with other values: one pipeline, then one message; psycopg2 needs the savepoint alone
+# first until the server has parsed the rest once. Natural mode in autocommit is a plain
+# EXPLAIN: nothing set, nothing to roll back.
 EXPLAIN_TRIPS = {
-    ("transaction", Mode.FORCED): (1, 3),
-    ("transaction", Mode.NATURAL): (1, 3),
-    ("autocommit", Mode.FORCED): (1, 2),
-    ("autocommit", Mode.NATURAL): (1, 1),
+    ("transaction", Mode.FORCED): ((1, 3), (1, 2)),
+    ("transaction", Mode.NATURAL): ((1, 3), (1, 2)),
+    ("autocommit", Mode.FORCED): ((1, 2), (1, 2)),
+    ("autocommit", Mode.NATURAL): ((1, 1), (1, 1)),
 }
 READ_TRIPS = {"transaction": (1, 2), "autocommit": (1, 1)}
 
 
 @pytest.mark.parametrize("state", ["transaction", "autocommit"])
 def test_round_trips_per_explain(counted, state):
+    from pytest_queryplan.dialects.postgresql.drivers import parsed
+
     proxy, backend, wrapper = counted
     if state == "transaction":
         wrapper.set_autocommit(False)
@@ -258,8 +301,13 @@ def test_round_trips_per_explain(counted, state):
     driver = 0 if is_psycopg3() else 1
     sql, params = OWNERS
     for mode in (Mode.FORCED, Mode.NATURAL):
+        parsed.PIPELINE.forget()
+        parsed.SIMPLE.forget()
+        first, again = EXPLAIN_TRIPS[state, mode]
         trips = proxy.count(lambda mode=mode: backend.explain(sql, params, mode=mode))
-        assert trips == EXPLAIN_TRIPS[state, mode][driver], mode
+        assert trips == first[driver], mode
+        trips = proxy.count(lambda mode=mode: backend.explain(sql, [2, "admin"], mode=mode))
+        assert trips == again[driver], mode
     # A syntax error costs no more, and the session is still usable afterwards.
     with pytest.raises(Exception, match="syntax error"):
         backend.explain("SELEC broken", None, mode=Mode.FORCED)
@@ -270,9 +318,11 @@ def test_round_trips_per_explain(counted, state):
         wrapper.rollback()
 
 
-# What one EXPLAIN sends on psycopg 3 (one pipeline): the savepoint inside a transaction
-# always (an error must not abort the test's transaction, and the rollback releases the
-# locks planning took); in autocommit BEGIN ... ROLLBACK only where SET LOCAL needs it.
+# What one EXPLAIN sends on psycopg 3: the savepoint inside a transaction always (an error
+# must not abort the test's transaction, and the rollback releases the locks planning
+# took); in autocommit BEGIN ... ROLLBACK only where SET LOCAL needs it. The first time in
+# a pipeline, each statement parsed on its own; the same statements with other values
+# then in one simple-protocol message.
 STATEMENTS = {
     ("transaction", Mode.FORCED): ["SAVEPOINT", "SET", "EXPLAIN", "ROLLBACK", "RELEASE"],
     ("transaction", Mode.NATURAL): ["SAVEPOINT", "EXPLAIN", "ROLLBACK", "RELEASE"],
@@ -285,7 +335,7 @@ STATEMENTS = {
 def test_statements_per_explain(counted, monkeypatch, state):
     if not is_psycopg3():
         pytest.skip("psycopg2's statements are counted in round trips above")
-    from pytest_queryplan.dialects.postgresql import psycopg3
+    from pytest_queryplan.dialects.postgresql.drivers import parsed, psycopg3
 
     _, backend, wrapper = counted
     if state == "transaction":
@@ -293,18 +343,29 @@ def test_statements_per_explain(counted, monkeypatch, state):
         with wrapper.cursor() as cursor:
             cursor.execute("SELECT 1")
     sent: list[str] = []
-    pipeline = psycopg3._pipeline
+    pipeline, simple = psycopg3._pipeline, psycopg3._simple
 
-    def recording(raw, queries):
+    def in_pipeline(raw, queries):
+        sent.append("pipeline")
         sent.extend(query.decode().split()[0] for query in queries)
         return pipeline(raw, queries)
 
-    monkeypatch.setattr(psycopg3, "_pipeline", recording)
+    def in_one_message(raw, query):
+        sent.append("message")
+        sent.extend(statement.split()[0] for statement in query.decode().split("; "))
+        return simple(raw, query)
+
+    monkeypatch.setattr(psycopg3, "_pipeline", in_pipeline)
+    monkeypatch.setattr(psycopg3, "_simple", in_one_message)
     sql, params = OWNERS
     for mode in (Mode.FORCED, Mode.NATURAL):
+        parsed.PIPELINE.forget()
         sent.clear()
         backend.explain(sql, params, mode=mode)
-        assert sent == STATEMENTS[state, mode], mode
+        assert sent == ["pipeline", *STATEMENTS[state, mode]], mode
+        sent.clear()
+        backend.explain(sql, [3, "member"], mode=mode)
+        assert sent == ["message", *STATEMENTS[state, mode]], mode
     # A refused plain EXPLAIN in autocommit leaves the session idle and usable.
     with pytest.raises(Exception, match="syntax error"):
         backend.explain("SELEC broken", None, mode=Mode.NATURAL)

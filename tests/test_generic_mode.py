@@ -24,12 +24,18 @@ from pytest_queryplan.core.plan.tree import parse_plan
 from pytest_queryplan.dialects import server_binding_aliases
 from pytest_queryplan.dialects.postgresql import POSTGRESQL
 from pytest_queryplan.dialects.postgresql.backend import GENERIC_STATEMENT, PostgreSQLBackend
+from pytest_queryplan.dialects.postgresql.drivers.psycopg2 import param_types as literal_types
 from pytest_queryplan.dialects.postgresql.generic_text import server_binding_line
 from pytest_queryplan.dialects.postgresql.placeholders import PlaceholderError, numbered
-from pytest_queryplan.dialects.postgresql.psycopg2 import param_types as literal_types
 from tests.conftest import write_ini
 from tests.shop.models import Book, Order
-from tests.test_drivers import IDLE, INTRANS, counted, is_psycopg3  # noqa: F401 - a fixture
+from tests.test_drivers import (  # noqa: F401 - fixtures
+    IDLE,
+    INTRANS,
+    counted,
+    is_psycopg3,
+    nothing_parsed_yet,
+)
 
 OPEN_INDEX = "order_open_customer_idx"
 

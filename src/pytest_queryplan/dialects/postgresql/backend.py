@@ -1,14 +1,15 @@
 """PostgreSQL adapter, driver-independent: the statements an EXPLAIN needs, the catalog
 look-ups, and the choice of the runner for the Django connection's driver.
 
-This module *builds* statements; a runner (``psycopg3.py``, ``psycopg2.py``) sends them on
-the Django connection's own driver connection, so Django's execute wrappers (our capture
-included) never see the plugin's EXPLAINs. Every call is wrapped so the session ends
-exactly as it began: inside a transaction a savepoint that is rolled back and released, in
-autocommit a ``BEGIN ... ROLLBACK``. ``SET LOCAL`` therefore vanishes with it, and so does
-every row an ``EXPLAIN ANALYZE`` of a write touched, and the ``pg_statistic`` rows an
-``ANALYZE`` wrote. (PostgreSQL updates ``pg_class.reltuples``/``relpages`` in place, and
-``nextval()`` advances a sequence, outside transaction control: those keep their change.)
+This module *builds* statements; a runner (``drivers/psycopg3.py``,
+``drivers/psycopg2.py``) sends them on the Django connection's own driver connection, so
+Django's execute wrappers (our capture included) never see the plugin's EXPLAINs. Every
+call is wrapped so the session ends exactly as it began: inside a transaction a savepoint
+that is rolled back and released, in autocommit a ``BEGIN ... ROLLBACK``. ``SET LOCAL``
+therefore vanishes with it, and so does every row an ``EXPLAIN ANALYZE`` of a write
+touched, and the ``pg_statistic`` rows an ``ANALYZE`` wrote. (PostgreSQL updates
+``pg_class.reltuples``/``relpages`` in place, and ``nextval()`` advances a sequence,
+outside transaction control: those keep their change.)
 
 Generic mode explains the plan of the statement *prepared*, its placeholders as ``$n``:
 PostgreSQL 16+ plans it with ``EXPLAIN (GENERIC_PLAN)``, no values bound; 12-15 ``PREPARE``
@@ -127,10 +128,10 @@ class PostgreSQLBackend:
         never imported (a psycopg2 project may well have no psycopg 3, and vice versa)."""
         raw = self._raw()
         if _driver_of(raw, self.alias) == "psycopg":
-            from pytest_queryplan.dialects.postgresql.psycopg3 import Psycopg3Runner
+            from pytest_queryplan.dialects.postgresql.drivers.psycopg3 import Psycopg3Runner
 
             return Psycopg3Runner(raw, self.alias)
-        from pytest_queryplan.dialects.postgresql.psycopg2 import Psycopg2Runner
+        from pytest_queryplan.dialects.postgresql.drivers.psycopg2 import Psycopg2Runner
 
         return Psycopg2Runner(raw, self.alias)
 
@@ -143,10 +144,12 @@ class PostgreSQLBackend:
         the server infers it from the statement, as it does for psycopg 3's strings)."""
         raw = self._raw()
         if _driver_of(raw, self.alias) == "psycopg":
-            from pytest_queryplan.dialects.postgresql.psycopg3 import param_types
+            from pytest_queryplan.dialects.postgresql.drivers.psycopg3 import param_types
 
             return param_types(raw, values)
-        from pytest_queryplan.dialects.postgresql.psycopg2 import param_types as literal_types
+        from pytest_queryplan.dialects.postgresql.drivers.psycopg2 import (
+            param_types as literal_types,
+        )
 
         return literal_types(values)
 

@@ -6,9 +6,11 @@ syntax error in the user's SQL would refuse a ``SAVEPOINT ...; EXPLAIN ...`` str
 savepoint included, and abort the test's transaction with nothing to roll back to. Inside a
 transaction the savepoint therefore goes first, in a string of its own, then the setup
 statements and the EXPLAIN (a setup statement may hold the user's SQL too: generic mode's
-PREPARE), then the rollback: three round trips. In autocommit a refused string leaves
-nothing behind, so ``BEGIN; setup; EXPLAIN`` goes at once and ``ROLLBACK`` after it: two;
-a plain EXPLAIN with no setup (natural mode) changes nothing and goes alone: one.
+PREPARE), then the rollback: three round trips; two once the server has parsed every one
+of those statements before (``parsed.py``): the savepoint then shares their string. In
+autocommit a refused string leaves nothing behind, so ``BEGIN; setup; EXPLAIN`` goes at
+once and ``ROLLBACK`` after it: two; a plain EXPLAIN with no setup (natural mode) changes
+nothing and goes alone: one.
 Values are bound by ``cursor.mogrify``, the client-side binding psycopg2 always uses;
 psycopg2 sends its own BEGIN first where a non-autocommit connection has no transaction
 open yet, as it would for the test's next statement anyway.
@@ -32,6 +34,7 @@ from pytest_queryplan.dialects.base import (
     aborted,
     first_line,
 )
+from pytest_queryplan.dialects.postgresql.drivers import parsed
 
 
 class Psycopg2Runner:
@@ -60,8 +63,10 @@ class Psycopg2Runner:
 
         fresh = self._fresh(self._status())
         with self.raw.cursor() as cursor:
-            if fresh and read_only and len(statements) == 1:
-                # Nothing to roll back, and a refused statement leaves autocommit idle.
+            if fresh and read_only and len(statements) == 1 and ";" not in statements[0]:
+                # Nothing to roll back, and a refused statement leaves autocommit idle. (A
+                # string that may hold a second statement, one that could write, goes
+                # inside BEGIN ... ROLLBACK below: values are quoted, so the SQL tells.)
                 try:
                     cursor.execute(statements[0], params)
                     return cursor.fetchall() if cursor.description is not None else None
@@ -69,8 +74,13 @@ class Psycopg2Runner:
                     raise ExplainError(first_line(exc)) from exc
             last = self._bind(cursor, statements[-1], params)
             setup = list(statements[:-1])
+            keys = [parsed.key(statements[-1], params)]
+            known = parsed.SIMPLE.known(setup, keys)
             if fresh:
                 batches, end = ["; ".join(["BEGIN", *setup, last])], "ROLLBACK"
+            elif known:
+                batches = ["; ".join([OPEN_SAVEPOINT, *setup, last])]
+                end = "; ".join(CLOSE_SAVEPOINT)
             else:
                 # The savepoint must exist before the user's SQL is even parsed.
                 batches = [OPEN_SAVEPOINT, "; ".join([*setup, last])]
@@ -83,6 +93,8 @@ class Psycopg2Runner:
                 self._restore(cursor, end, fresh)
                 raise ExplainError(first_line(exc)) from exc
             cursor.execute(end)
+        if not known:
+            parsed.SIMPLE.learn(setup, keys)
         return rows
 
     def read(self, sql: str, params: Params) -> Rows:
