@@ -215,3 +215,52 @@ def test_an_index_searched_without_its_leading_key_is_said_as_such(
     )
     assert "Tables read whole with a Filter" not in result.stdout.str()
     assert "FAILED test_inner.py::test_b_alone" in result.stdout.str()
+
+
+TEST_CODE_AND_APPLICATION = """
+import pytest
+
+from tests import advice
+from tests.shop.models import Article
+
+pytestmark = pytest.mark.django_db
+
+
+def test_mixed():
+    assert not Article.objects.filter(title="title 1").exists()  # the test's own lookup
+    advice.titled("title 2")  # the application's
+"""
+
+
+@pytest.mark.parametrize(
+    ("flags", "explained", "left_out_findings"),
+    [
+        # The guard alone, scope app: the test's own lookup is left out unexplained.
+        (["--queryplan-guard-scope=app"], 1, {}),
+        # Scope all judges it; the index report reads every plan, so it is explained
+        # (and, still out of scope, its finding counted).
+        (["--queryplan-guard-scope=all"], 2, {}),
+        (["--queryplan-guard-scope=app", "--queryplan-index-report"], 2,
+         {"filtered-full-read": 1}),
+    ],
+)  # fmt: skip
+def test_what_the_guard_explains(
+    django_pytester: pytest.Pytester, flags: list[str], explained: int, left_out_findings: dict
+) -> None:
+    """Issue 20: the guard alone explains only what its scope judges; a test's own queries
+    under scope app cost no EXPLAIN, and the summary still counts them."""
+    django_pytester.makepyfile(test_inner=TEST_CODE_AND_APPLICATION)
+    write_ini(django_pytester, settings="tests.settings")
+    result = django_pytester.runpytest_subprocess(
+        "--queryplan-guard=warn", "--queryplan-report=r.json", *flags
+    )
+    result.assert_outcomes(passed=1)
+    report = json.loads((django_pytester.path / "r.json").read_text())
+    assert report["plans"]["explains_run"] == explained
+    assert report["left_out_findings"] == left_out_findings
+    if "--queryplan-guard-scope=app" in flags:
+        result.stdout.fnmatch_lines(["*1 query run by test code left out (scope app)*"])
+    findings = {(f["kind"], f["table"]) for f in report["findings"]}
+    expected = 2 if "--queryplan-guard-scope=all" in flags else 1
+    assert len([f for f in report["findings"] if f["kind"] == "filtered-full-read"]) == expected
+    assert findings == {("filtered-full-read", "shop_article")}

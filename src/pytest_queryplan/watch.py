@@ -231,7 +231,9 @@ class TestWatch:
         if plans or self.run.explains_every_test:
             if self.ran_ddl:
                 cache.clear()
-            explain_captured(self.captured, mode=mode, analyze_tables=analyze_tables, cache=cache)
+            explain_captured(
+                self.to_explain(plans), mode=mode, analyze_tables=analyze_tables, cache=cache
+            )
             if self.ran_ddl:  # this test's schema dies with its transaction
                 cache.clear()
             self.record.queries += cache.seen - seen
@@ -348,6 +350,16 @@ class TestWatch:
                 self.record.indexes.append(info.to_dict())
         self.recorder.cataloged.update(new)
 
+    def to_explain(self, plans: bool) -> list[ExplainedQuery]:
+        """The captured queries something will read the plans of: all of them for the
+        marker's checks (``plans``) and the index report; for the guard alone, those not
+        run by test code, which scope ``app`` leaves out unjudged (counted in the summary).
+        A QuerySet the test built but the application ran is explained: its findings are
+        counted as the test's."""
+        if plans or self.run.index_report:
+            return self.captured
+        return [query for query in self.captured if not self.left_out(query.site)]
+
     def in_scope(self, queries: Sequence[ExplainedQuery]) -> list[ExplainedQuery]:
         """``queries`` the guard judges: under scope ``app``, those not run by test code,
         nor built by it (a QuerySet the test made and handed to the application)."""
@@ -372,11 +384,11 @@ class TestWatch:
     def guard_failures(self, said: Sequence[Verdict]) -> list[str]:
         """Judge the filtered full reads; the failure texts of the new ones at ``fail`` level."""
         captured = self.captured
+        judged = self.in_scope(captured)
+        self.record.left_out += len(captured) - len(judged)
         if not any(query.plan for query in captured):
             return []
         level = self.run.guard
-        judged = self.in_scope(captured)
-        self.record.left_out += len(captured) - len(judged)
         in_scope = {id(q) for q in judged}
         verdicts = []
         for alias in sorted({q.using for q in captured}):
