@@ -5,8 +5,9 @@ pytest processes with ``--queryplan-guard=off`` and ``=fail``, alternating. In t
 suite every test writes rows of its own and then reads and updates them, so every
 explained query has values no other query had and the guard EXPLAINs each one. In the
 *warm* suite every test runs the same five queries with the same values, so after the
-first test the session's plan cache answers. The inner runs share one test database of
-ours (``--reuse-db``), dropped at the end.
+first test the session's plan cache answers. The tests run their queries themselves, so
+the guard runs with scope ``all`` (under ``app`` it leaves test code's queries unexplained).
+The inner runs share one test database of ours (``--reuse-db``), dropped at the end.
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ def run_b3(options: B3Options) -> dict[str, Any]:
                 write_suite(root / suite, template, options.tests, options.per_module)
                 for label, level in LEVELS.items():
                     argv = [sys.executable, "-m", "pytest", "-q", f"--queryplan-guard={level}"]
+                    # The generated tests run their queries themselves: scope all, so that
+                    # the guard judges them (under app it would leave them unexplained).
+                    argv.append("--queryplan-guard-scope=all")
                     argv.append(str(root / suite))
                     commands[f"{suite}_{label}"] = argv
             env = child_env(root / "pycache", django=True, QUERYPLAN_TEST_DB_NAME=database)
