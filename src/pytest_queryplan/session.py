@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_queryplan.core.checks.defaults import IndexCache
 from pytest_queryplan.db.plancache import PlanCache
 
 if TYPE_CHECKING:
@@ -31,6 +32,11 @@ class Recorder:
     run: RunOptions
     defaults: Defaults
     cache: PlanCache = field(default_factory=PlanCache)
+    #: What the catalog said of the indexes the watched tests' plans name, kept as long as
+    #: the plan cache: the schema holds from test to test unless a test body runs DDL,
+    #: which empties both. (A fixture's or assert_uses_index's checks use the per-test
+    #: ``defaults.index_cache``.)
+    index_cache: IndexCache = field(default_factory=IndexCache)
     #: The record of the test in its call phase; None between tests.
     current: TestRecord | None = None
     #: Tables whose indexes this process already put into a record (index report).

@@ -31,9 +31,10 @@ class Registry:
 
 class IndexCache(dict):  # type: ignore[type-arg]
     """What the catalog said about named indexes, (alias, name) -> IndexInfo, so a check
-    that passes costs one round trip (the EXPLAIN). The plugin empties it at the start of
-    every test and when a watched test body runs DDL: an index redefined under the same
-    name within one test is the case it would miss."""
+    that passes costs one round trip (the EXPLAIN). The plugin empties the fixtures' one
+    at the start of every test and when a watched test body runs DDL: an index redefined
+    under the same name within one test is the case it would miss. (The guard's and the
+    marker's, ``Recorder.index_cache``, lasts as long as the plan cache.)"""
 
 
 @dataclass(frozen=True)
