@@ -132,6 +132,11 @@ class _OtherThreads:
         from django.db import connections
 
         for executor in _thread_sensitive_executors():
+            if not getattr(executor, "_threads", True):
+                # A pool that never started its thread holds no connection yet: the one
+                # it opens, should the block use it, is hooked by ``opened``. (Waking the
+                # thread for every test cost more than the rest of the capture.)
+                continue
             # Queued, not awaited: the thread may be busy, or be this very thread (then its
             # connection already has the wrapper, and the job finds the block closed).
             with contextlib.suppress(RuntimeError):  # shut down, or submitted from itself
