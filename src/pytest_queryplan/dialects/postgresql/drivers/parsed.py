@@ -8,15 +8,16 @@ transaction, a runner sends the savepoint in a message of its own (psycopg2) or 
 statement parsed on its own (psycopg 3's pipeline), unless every statement is known to
 parse: then one message carries them all, which costs the server and the client less.
 
-A statement is known to parse once the server has parsed it in this process, in psycopg
-3's pipeline: there it was also shown to be one statement (the extended protocol refuses a
-string of two), so that no message of ours ever carries a second statement of the user's
-outside the savepoint and the rollback. Its values
-are bound client-side, each as one literal, so the text parses alike whatever the values
-are, provided they are of the same kinds: the key is the statement before binding and
-the kinds of its values (an empty tuple is a kind of its own, since psycopg2 writes
-``()`` for it). Values of any type not listed here never make a key: those statements
-always go the safe way.
+A statement is known to parse once the server has parsed it in this process, through the
+same driver: each driver has its own set. psycopg 3's pipeline also shows it is one
+statement (the extended protocol refuses a string of two), so that no message of ours
+ever carries a second statement of the user's outside the savepoint and the rollback;
+psycopg2 always sends its known statements inside a savepoint. Values are bound
+client-side, each as one literal, so the text parses alike whatever the values are,
+provided they are of the same kinds: the key is the statement before binding and the
+kinds of its values (an empty tuple is a kind of its own, since psycopg2 writes ``()``
+for it). Values of any type not listed here never make a key: those statements always go
+the safe way.
 """
 
 from __future__ import annotations

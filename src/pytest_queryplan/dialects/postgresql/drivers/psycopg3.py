@@ -94,10 +94,7 @@ class Psycopg3Runner:
                 queries = [*begin, *statements[:-1], last, *end]
                 keys = [parsed.key(statements[-1], params)]
                 known = parsed.PIPELINE.known(statements[:-1], keys)
-                if known:
-                    results = _simple(raw, "; ".join(queries).encode(encoding))
-                else:
-                    results = _pipeline(raw, [query.encode(encoding) for query in queries])
+                results = _send(raw, queries, encoding, one_message=known)
             failed = next((r for r in results if r.status == ExecStatus.FATAL_ERROR), None)
             if failed is not None:
                 raise psycopg.errors.error_from_result(failed, encoding=encoding)
@@ -139,10 +136,7 @@ class Psycopg3Runner:
         keys = [parsed.key(sql, params) for sql, params in statements]
         known = parsed.PIPELINE.known(setup, keys)
         try:
-            if known:
-                results = _simple(raw, "; ".join(queries).encode(encoding))
-            else:
-                results = _pipeline(raw, [query.encode(encoding) for query in queries])
+            results = _send(raw, queries, encoding, one_message=known)
         except psycopg.Error:
             self._restore(end)
             return None
@@ -186,6 +180,14 @@ def _begin(raw: Any) -> str:
     if raw.deferrable is not None:
         parts.append("DEFERRABLE" if raw.deferrable else "NOT DEFERRABLE")
     return " ".join(parts)
+
+
+def _send(raw: Any, queries: list[str], encoding: str, *, one_message: bool) -> list[Any]:
+    """One PGresult per query that ran: in one simple-protocol message when every query is
+    known to parse (``parsed``), otherwise through the pipeline, each parsed on its own."""
+    if one_message:
+        return _simple(raw, "; ".join(queries).encode(encoding))
+    return _pipeline(raw, [query.encode(encoding) for query in queries])
 
 
 def _pipeline(raw: Any, queries: list[bytes]) -> list[Any]:
